@@ -1,0 +1,1 @@
+"""`omg`: the command line for platform teams."""

@@ -1,0 +1,80 @@
+"""The embedded gateway: prepare the database, then describe the processes to run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cli.envoy_config import envoy_binary, write_bootstrap
+from cli.stack import ChildSpec, http_ready, python_module, tcp_ready
+from control_plane.crypto import CredentialCipher, load_or_create_secret
+from control_plane.db import make_engine, make_sessions, upgrade_database
+from control_plane.seed import SeedResult, seed
+from omg_common.settings import Settings
+
+
+def mock_base_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.mock_port}/v1"
+
+
+async def _seed(settings: Settings) -> SeedResult:
+    engine = make_engine(settings.effective_database_url)
+    try:
+        cipher = CredentialCipher(load_or_create_secret(settings.secret_key, settings.resolved_home))
+        async with make_sessions(engine)() as session:
+            return await seed(session, settings.resolved_home, cipher, mock_base_url(settings))
+    finally:
+        await engine.dispose()
+
+
+def prepare(settings: Settings) -> SeedResult:
+    """Migrate to head and seed the demo objects on first start (blocking)."""
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.effective_database_url)
+    return asyncio.run(_seed(settings))
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Pin every child to the same settings, whatever their own environment says."""
+    return {
+        "OMG_HOME": str(settings.resolved_home),
+        "OMG_DATABASE_URL": settings.effective_database_url,
+        "OMG_LISTEN_PORT": str(settings.listen_port),
+        "OMG_ADMIN_PORT": str(settings.admin_port),
+        "OMG_XDS_PORT": str(settings.xds_port),
+        "OMG_EXT_PROC_PORT": str(settings.ext_proc_port),
+        "OMG_MOCK_PORT": str(settings.mock_port),
+        "OMG_ENVOY_ADMIN_PORT": str(settings.envoy_admin_port),
+        "OMG_MAX_BODY_BYTES": str(settings.max_body_bytes),
+        "OMG_LOG_LEVEL": settings.log_level,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSpec]:
+    env = child_env(settings)
+    bootstrap: Path = write_bootstrap(settings, [settings.ext_proc_port])
+    specs = [
+        ChildSpec(
+            "control_plane", python_module("control_plane.main"),
+            http_ready(f"{settings.admin_url}/healthz"), env,
+        ),
+        ChildSpec(
+            "ext_proc", python_module("ext_proc.main"),
+            tcp_ready("127.0.0.1", settings.ext_proc_port), env,
+        ),
+        ChildSpec(
+            "envoy",
+            [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
+             str(settings.envoy_concurrency), "--disable-hot-restart", "--log-level", "warning"],
+            http_ready(f"http://127.0.0.1:{settings.envoy_admin_port}/ready"), env,
+        ),
+    ]
+    if with_mock:
+        mock = ChildSpec(
+            "mock_provider",
+            python_module("mock_provider", "--host", "127.0.0.1", "--port", str(settings.mock_port)),
+            http_ready(f"http://127.0.0.1:{settings.mock_port}/healthz"), env,
+        )
+        specs.insert(0, mock)
+    return specs

@@ -1,0 +1,130 @@
+"""The gateway configuration as ext_proc sees it: loaded from the database, diffed by id.
+
+A diff sends only what changed, so revoking one key among 100k sends one delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from control_plane import models
+from control_plane.crypto import CredentialCipher
+from protos import config_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    keys: dict[str, config_pb2.ApiKey]
+    deployments: dict[str, config_pb2.Deployment]
+    models: dict[str, config_pb2.Model]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.keys or self.deployments or self.models)
+
+
+EMPTY_STATE = GatewayState({}, {}, {})
+
+
+def epoch_ms(value: datetime | None) -> int:
+    if value is None:
+        return 0
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored as UTC
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+def cluster_name(deployment_id: str) -> str:
+    return f"omg_dep_{deployment_id}"
+
+
+def key_to_proto(key: models.ApiKey) -> config_pb2.ApiKey:
+    return config_pb2.ApiKey(
+        id=key.id,
+        key_hash=key.key_hash,
+        tenant_id=key.tenant_id,
+        expires_at_ms=epoch_ms(key.expires_at),
+        allowed_models=key.allowed_models or [],
+        name=key.name,
+    )
+
+
+def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> config_pb2.Deployment:
+    return config_pb2.Deployment(
+        id=dep.id,
+        name=dep.name,
+        model=dep.public_model,
+        provider=dep.provider,
+        base_url=dep.base_url,
+        upstream_model=dep.upstream_model,
+        credential=cipher.decrypt(dep.credential_encrypted),
+        weight=dep.weight,
+        priority=dep.priority,
+        timeout_s=dep.timeout_s,
+        cluster=cluster_name(dep.id),
+    )
+
+
+def model_to_proto(model: models.GatewayModel) -> config_pb2.Model:
+    return config_pb2.Model(
+        name=model.name, created_at_ms=epoch_ms(model.created_at), owned_by=model.owned_by
+    )
+
+
+def base_url_parts(base_url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path prefix without trailing slash) of a deployment's base URL."""
+    parts = urlsplit(base_url)
+    scheme = parts.scheme or "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, parts.hostname or "", port, parts.path.rstrip("/")
+
+
+async def load_state(session: AsyncSession, cipher: CredentialCipher) -> GatewayState:
+    keys = (await session.exec(select(models.ApiKey).where(models.ApiKey.revoked_at.is_(None)))).all()  # type: ignore[union-attr]
+    gateway_models = (await session.exec(select(models.GatewayModel))).all()
+    deployments = (
+        await session.exec(select(models.Deployment).where(models.Deployment.enabled.is_(True)))  # type: ignore[attr-defined]
+    ).all()
+    return GatewayState(
+        keys={k.id: key_to_proto(k) for k in keys},
+        deployments={d.id: deployment_to_proto(d, cipher) for d in deployments},
+        models={m.name: model_to_proto(m) for m in gateway_models},
+    )
+
+
+def _changes(old: dict, new: dict) -> tuple[list, list[str]]:  # type: ignore[type-arg]
+    upserts = [value for key, value in new.items() if old.get(key) != value]
+    deletes = [key for key in old if key not in new]
+    return upserts, deletes
+
+
+def diff_states(old: GatewayState, new: GatewayState, version: str) -> config_pb2.ConfigUpdate | None:
+    keys, dead_keys = _changes(old.keys, new.keys)
+    deps, dead_deps = _changes(old.deployments, new.deployments)
+    mods, dead_mods = _changes(old.models, new.models)
+    if not (keys or dead_keys or deps or dead_deps or mods or dead_mods):
+        return None
+    return config_pb2.ConfigUpdate(
+        version=version,
+        upsert_keys=keys,
+        delete_keys=dead_keys,
+        upsert_deployments=deps,
+        delete_deployments=dead_deps,
+        upsert_models=mods,
+        delete_models=dead_mods,
+    )
+
+
+def full_update(state: GatewayState, version: str) -> config_pb2.ConfigUpdate:
+    return config_pb2.ConfigUpdate(
+        version=version,
+        full=True,
+        upsert_keys=state.keys.values(),
+        upsert_deployments=state.deployments.values(),
+        upsert_models=state.models.values(),
+    )

@@ -1,0 +1,42 @@
+"""The control plane's own gRPC services for ext_proc: config stream and usage intake."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from control_plane.config_hub import ConfigHub
+from control_plane.usage_store import store_usage
+from protos import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
+
+log = logging.getLogger("omg.control_plane.grpc")
+
+
+class ConfigService(config_pb2_grpc.ConfigServiceServicer):
+    def __init__(self, hub: ConfigHub) -> None:
+        self._hub = hub
+
+    async def Watch(  # noqa: N802 - gRPC method name
+        self, request: config_pb2.WatchRequest, context: Any
+    ) -> AsyncIterator[config_pb2.ConfigUpdate]:
+        log.info("config watcher %s connected", request.node_id)
+        async for update in self._hub.watch():
+            yield update
+
+
+class UsageService(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def Report(  # noqa: N802 - gRPC method name
+        self, request: usage_pb2.UsageBatch, context: Any
+    ) -> usage_pb2.UsageAck:
+        async with self._sessions() as session:
+            inserted = await store_usage(session, request.records)
+        return usage_pb2.UsageAck(
+            inserted=inserted, duplicates=len(request.records) - inserted
+        )

@@ -1,0 +1,51 @@
+"""Usage records into the database: batched, idempotent by request id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from control_plane.models import UsageRecord
+from protos import usage_pb2
+
+_COPIED = (
+    "request_id", "tenant_id", "api_key_id", "model", "deployment_id", "provider", "endpoint",
+    "status", "error_type", "stream", "prompt_tokens", "completion_tokens", "total_tokens",
+    "cached_tokens", "reasoning_tokens", "latency_ms",
+)
+
+
+def record_row(record: usage_pb2.UsageRecord) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in _COPIED}
+    row["created_at"] = datetime.fromtimestamp(record.created_at_ms / 1000, UTC)
+    row["ttft_ms"] = record.ttft_ms if record.stream and record.ttft_ms else None
+    return row
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    table = UsageRecord.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+
+
+async def store_usage(session: AsyncSession, records: Sequence[usage_pb2.UsageRecord]) -> int:
+    """Insert what is new; a record seen before (a redelivery) is ignored. Returns new rows."""
+    rows = [record_row(r) for r in records if r.request_id]
+    if not rows:
+        return 0
+    ids = [row["request_id"] for row in rows]
+    seen = await session.execute(
+        select(UsageRecord.request_id).where(UsageRecord.request_id.in_(ids))  # type: ignore[attr-defined]
+    )
+    existing = set(seen.scalars())
+    fresh = list({row["request_id"]: row for row in rows if row["request_id"] not in existing}.values())
+    if fresh:
+        # ON CONFLICT DO NOTHING still guards against a concurrent writer of the same ids.
+        await session.execute(_insert_ignoring_duplicates(session.bind.dialect.name), fresh)
+    await session.commit()
+    return len(fresh)

@@ -1,0 +1,1 @@
+"""Envoy xDS: resources built from the gateway state, and the ADS server that pushes them."""

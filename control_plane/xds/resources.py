@@ -1,0 +1,114 @@
+"""Pure builders: gateway deployments -> Envoy clusters and the route table.
+
+Every deployment gets a cluster and a route. ext_proc picks the deployment and names it in
+the `x-omg-deployment` header; the route rewrites path and host for that upstream.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.route.v3 import route_pb2
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401 (Any type registry)
+from google.protobuf import json_format
+
+from control_plane.config_state import base_url_parts
+from protos import config_pb2
+
+CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+ROUTE_CONFIG_NAME = "omg_routes"
+ROUTING_HEADER = "x-omg-deployment"
+TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+
+NOT_ROUTED_BODY = (
+    '{"error":{"message":"No route for this request.","type":"invalid_request_error",'
+    '"param":null,"code":"unknown_url"}}'
+)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
+    scheme, host, port, _ = base_url_parts(dep.base_url)
+    cluster: dict[str, Any] = {
+        "name": dep.cluster,
+        "connect_timeout": "5s",
+        "type": "STATIC" if is_ip(host) else "STRICT_DNS",
+        "dns_lookup_family": "V4_PREFERRED",
+        "load_assignment": {
+            "cluster_name": dep.cluster,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": {
+                    "socket_address": {"address": host, "port_value": port}
+                }}}]}
+            ],
+        },
+    }
+    if scheme == "https":
+        cluster["transport_socket"] = {
+            "name": "envoy.transport_sockets.tls",
+            "typed_config": {"@type": TLS_TYPE, "sni": host},
+        }
+    return cluster
+
+
+def host_header(dep: config_pb2.Deployment) -> str:
+    scheme, host, port, _ = base_url_parts(dep.base_url)
+    default_port = 443 if scheme == "https" else 80
+    return host if port == default_port else f"{host}:{port}"
+
+
+def route_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
+    _, _, _, prefix = base_url_parts(dep.base_url)
+    action: dict[str, Any] = {
+        "cluster": dep.cluster,
+        "timeout": f"{dep.timeout_s or 600:.3f}s",
+        "host_rewrite_literal": host_header(dep),
+        # Client paths are /v1/...; the base URL already names the upstream's version prefix.
+        "prefix_rewrite": f"{prefix}/",
+    }
+    return {
+        "name": dep.id,
+        "match": {
+            "prefix": "/v1/",
+            "headers": [{"name": ROUTING_HEADER, "string_match": {"exact": dep.id}}],
+        },
+        "route": action,
+        "request_headers_to_remove": [ROUTING_HEADER],
+    }
+
+
+def not_routed() -> dict[str, Any]:
+    return {
+        "name": "not_routed",
+        "match": {"prefix": "/"},
+        "direct_response": {"status": 404, "body": {"inline_string": NOT_ROUTED_BODY}},
+        "response_headers_to_add": [
+            {"header": {"key": "content-type", "value": "application/json"}}
+        ],
+    }
+
+
+def build_clusters(deployments: Iterable[config_pb2.Deployment]) -> list[cluster_pb2.Cluster]:
+    return [json_format.ParseDict(cluster_dict(d), cluster_pb2.Cluster()) for d in deployments]
+
+
+def build_route_config(
+    deployments: Iterable[config_pb2.Deployment],
+) -> route_pb2.RouteConfiguration:
+    routes = [route_dict(d) for d in sorted(deployments, key=lambda d: d.id)]
+    config = {
+        "name": ROUTE_CONFIG_NAME,
+        "virtual_hosts": [{"name": "omg", "domains": ["*"], "routes": [*routes, not_routed()]}],
+    }
+    return json_format.ParseDict(config, route_pb2.RouteConfiguration())

@@ -1,0 +1,1 @@
+"""The Envoy external-processing service: per-request auth, routing and usage capture."""

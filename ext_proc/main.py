@@ -1,0 +1,79 @@
+"""`python -m ext_proc.main`: serve the ExternalProcessor once the first snapshot arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+
+import grpc
+
+from ext_proc.config_client import watch_config
+from ext_proc.servicer import ExternalProcessor
+from ext_proc.snapshot import SnapshotHolder
+from ext_proc.spool import UsageSpool
+from ext_proc.usage_shipper import UsageShipper
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from omg_common.logs import configure_logging
+from omg_common.settings import Settings, load_settings
+
+log = logging.getLogger("omg.ext_proc")
+
+
+async def wait_until_ready(holder: SnapshotHolder, watcher: asyncio.Task[None]) -> None:
+    waited = 0
+    while not holder.ready:
+        if watcher.done():
+            watcher.result()
+        await asyncio.sleep(0.05)
+        waited += 1
+        if waited % 100 == 0:
+            log.info("waiting for the first config snapshot from the control plane")
+
+
+def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    size = settings.grpc_max_message_bytes
+    return [("grpc.max_receive_message_length", size), ("grpc.max_send_message_length", size)]
+
+
+async def serve(settings: Settings) -> None:
+    channel = grpc.aio.insecure_channel(settings.control_plane_grpc_target)
+    holder = SnapshotHolder()
+    watcher = asyncio.create_task(watch_config(channel, holder, f"ext_proc-{settings.ext_proc_port}"))
+    spool = UsageSpool(settings.resolved_home / "spool" / f"usage-{settings.ext_proc_port}.db")
+    shipper = UsageShipper(spool, channel)
+    shipping = asyncio.create_task(shipper.run())
+    await wait_until_ready(holder, watcher)
+
+    server = grpc.aio.server(options=grpc_options(settings))
+    processor = ExternalProcessor(holder, shipper.submit, random.Random())
+    external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
+    server.add_insecure_port(f"127.0.0.1:{settings.ext_proc_port}")
+    await server.start()
+    log.info("ext_proc serving on 127.0.0.1:%d (config %s)", settings.ext_proc_port,
+             holder.current.version)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(grace=2)
+    shipping.cancel()
+    watcher.cancel()
+    await shipper.close()
+    spool.close()
+    with contextlib.suppress(Exception):
+        await channel.close()
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

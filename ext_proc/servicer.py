@@ -1,0 +1,212 @@
+"""The gRPC ExternalProcessor: a thin adapter between Envoy's protos and the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from envoy.config.core.v3 import base_pb2
+from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
+from envoy.type.v3 import http_status_pb2
+
+from ext_proc import errors, pipeline
+from ext_proc.context import RequestContext
+from ext_proc.snapshot import SnapshotHolder
+from ext_proc.usage import SseUsageTap, usage_from_json_body
+from omg_common.keys import hash_secret
+from protos import usage_pb2
+
+log = logging.getLogger("omg.ext_proc")
+
+ROUTING_HEADER = "x-omg-deployment"
+_JSON_HEADERS = pb.HeaderMutation(
+    set_headers=[
+        base_pb2.HeaderValueOption(
+            header=base_pb2.HeaderValue(key="content-type", raw_value=b"application/json")
+        )
+    ]
+)
+_CONTINUE_REQUEST_HEADERS = pb.ProcessingResponse(request_headers=pb.HeadersResponse())
+_CONTINUE_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
+_STREAMED_RESPONSE = pb.ProcessingResponse(
+    response_headers=pb.HeadersResponse(),
+    mode_override=processing_mode_pb2.ProcessingMode(
+        response_body_mode=processing_mode_pb2.ProcessingMode.STREAMED
+    ),
+)
+_CONTINUE_RESPONSE_HEADERS = pb.ProcessingResponse(response_headers=pb.HeadersResponse())
+
+UsageSink = Callable[[usage_pb2.UsageRecord], None]
+
+
+def header_values(headers: pb.HttpHeaders) -> dict[str, str]:
+    # Envoy puts values in raw_value (bytes); `value` stays empty.
+    return {h.key: h.raw_value.decode("latin-1") for h in headers.headers.headers}
+
+
+def immediate(err: errors.GatewayError) -> pb.ProcessingResponse:
+    return pb.ProcessingResponse(
+        immediate_response=pb.ImmediateResponse(
+            status=http_status_pb2.HttpStatus(code=err.status),  # type: ignore[arg-type]
+            headers=_JSON_HEADERS,
+            body=err.body(),
+            details=f"omg_{err.code or err.type}",
+        )
+    )
+
+
+def json_reply(body: bytes) -> pb.ProcessingResponse:
+    return pb.ProcessingResponse(
+        immediate_response=pb.ImmediateResponse(
+            status=http_status_pb2.HttpStatus(code=200),  # type: ignore[arg-type]
+            headers=_JSON_HEADERS,
+            body=body,
+        )
+    )
+
+
+def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
+    return base_pb2.HeaderValueOption(
+        header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
+        append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+
+
+def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
+    dep = decision.deployment
+    sets = [header_option(ROUTING_HEADER, dep.id)]
+    sets.extend(header_option(k, v) for k, v in dep.upstream_headers)
+    if decision.body is not None:  # Envoy refuses a mutated body under the old length
+        sets.append(header_option("content-length", str(len(decision.body))))
+    removes = [] if any(k == "authorization" for k, _ in dep.upstream_headers) else [
+        "authorization"
+    ]
+    common = pb.CommonResponse(
+        header_mutation=pb.HeaderMutation(set_headers=sets, remove_headers=removes),
+        clear_route_cache=True,
+    )
+    if decision.body is not None:
+        common.body_mutation.body = decision.body
+    return pb.ProcessingResponse(request_body=pb.BodyResponse(response=common))
+
+
+class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
+    def __init__(self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random) -> None:
+        self._holder = holder
+        self._sink = sink
+        self._rng = rng
+
+    async def Process(  # noqa: N802 - gRPC method name
+        self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
+    ) -> AsyncIterator[pb.ProcessingResponse]:
+        snap = self._holder.current
+        ctx = RequestContext()
+        try:
+            async for request in request_iterator:
+                response = self._dispatch(ctx, snap, request)
+                if response is not None:
+                    yield response
+        finally:
+            if ctx.recordable:
+                ctx.status = ctx.status or 499  # client went away before the response ended
+                self._finish(ctx)
+
+    def _dispatch(
+        self, ctx: RequestContext, snap: Any, request: pb.ProcessingRequest
+    ) -> pb.ProcessingResponse | None:
+        kind = request.WhichOneof("request")
+        try:
+            if kind == "request_headers":
+                return self._on_request_headers(ctx, snap, request.request_headers)
+            if kind == "request_body":
+                return self._on_request_body(ctx, snap, request.request_body)
+            if kind == "response_headers":
+                return self._on_response_headers(ctx, request.response_headers)
+            if kind == "response_body":
+                return self._on_response_body(ctx, request.response_body)
+        except errors.GatewayError as err:
+            return self._reject(ctx, err)
+        except Exception:
+            log.exception("ext_proc failed on %s (request %s)", kind, ctx.request_id)
+            return self._reject(ctx, errors.internal_error(ctx.request_id))
+        return None
+
+    def _reject(self, ctx: RequestContext, err: errors.GatewayError) -> pb.ProcessingResponse:
+        ctx.status = err.status
+        ctx.error_type = err.code or err.type
+        if ctx.recordable:
+            self._finish(ctx)
+        return immediate(err)
+
+    def _on_request_headers(
+        self, ctx: RequestContext, snap: Any, http: pb.HttpHeaders
+    ) -> pb.ProcessingResponse:
+        headers = header_values(http)
+        ctx.request_id = headers.get("x-request-id", "")
+        now_ms = time.time_ns() // 1_000_000
+        principal = pipeline.authenticate(headers.get("authorization"), snap, now_ms, hash_secret)
+        method = headers.get(":method", "")
+        path = pipeline.split_path(headers.get(":path", ""))
+        if pipeline.is_models_path(path):
+            return json_reply(pipeline.models_response(method, path, principal, snap))
+        ctx.endpoint = pipeline.routed_endpoint(method, path)
+        ctx.principal = principal
+        if http.end_of_stream:
+            raise errors.bad_request("This endpoint requires a JSON request body.")
+        return _CONTINUE_REQUEST_HEADERS
+
+    def _on_request_body(
+        self, ctx: RequestContext, snap: Any, body: pb.HttpBody
+    ) -> pb.ProcessingResponse:
+        assert ctx.principal is not None
+        decision = pipeline.decide_route(body.body, ctx.endpoint, ctx.principal, snap, self._rng)
+        ctx.decision = decision
+        if decision.stream:
+            ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
+        return routing_response(decision)
+
+    def _on_response_headers(
+        self, ctx: RequestContext, http: pb.HttpHeaders
+    ) -> pb.ProcessingResponse:
+        headers = header_values(http)
+        ctx.status = int(headers.get(":status", "0") or 0)
+        if http.end_of_stream:
+            self._finish(ctx)
+            return _CONTINUE_RESPONSE_HEADERS
+        is_sse = headers.get("content-type", "").startswith("text/event-stream")
+        if ctx.tap is not None and is_sse:
+            return _STREAMED_RESPONSE
+        ctx.tap = None
+        return _CONTINUE_RESPONSE_HEADERS
+
+    def _on_response_body(self, ctx: RequestContext, body: pb.HttpBody) -> pb.ProcessingResponse:
+        tap = ctx.tap
+        if tap is None:
+            ctx.usage = usage_from_json_body(body.body) if ctx.status == 200 else None
+            self._finish(ctx)
+            return _CONTINUE_RESPONSE_BODY
+        if not ctx.first_byte_at and body.body:
+            ctx.first_byte_at = time.perf_counter()
+        replaced = tap.feed(body.body, body.end_of_stream)
+        if body.end_of_stream:
+            ctx.usage = tap.usage
+            self._finish(ctx)
+        if replaced is None:
+            return _CONTINUE_RESPONSE_BODY
+        return pb.ProcessingResponse(
+            response_body=pb.BodyResponse(
+                response=pb.CommonResponse(body_mutation=pb.BodyMutation(body=replaced))
+            )
+        )
+
+    def _finish(self, ctx: RequestContext) -> None:
+        if ctx.finished or ctx.principal is None:
+            return
+        record = ctx.to_record(time.perf_counter())
+        ctx.finished = True
+        self._sink(record)

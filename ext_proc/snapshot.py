@@ -1,0 +1,150 @@
+"""The compiled runtime configuration: immutable, replaced whole by reference.
+
+`apply_update` is pure: it takes a snapshot and one `ConfigUpdate` and returns the next
+snapshot. Readers take `holder.current` once per stream and never see a half-applied update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from protos import config_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: resolved from an API key at request headers."""
+
+    key_id: str
+    tenant_id: str
+    expires_at_ms: int
+    allowed_models: frozenset[str]
+
+    def may_use(self, model: str) -> bool:
+        return not self.allowed_models or model in self.allowed_models
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    id: str
+    name: str
+    model: str
+    provider: str
+    cluster: str
+    upstream_model: str
+    weight: int
+    priority: int
+    upstream_headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    created_at_ms: int
+    owned_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSnapshot:
+    version: str
+    principals: Mapping[str, Principal]  # by key hash
+    models: Mapping[str, ModelInfo]
+    routes: Mapping[str, tuple[Deployment, ...]]  # public model -> enabled deployments
+    key_hash_by_id: Mapping[str, str] = field(default_factory=dict)
+    deployments: Mapping[str, Deployment] = field(default_factory=dict)
+
+
+EMPTY = RuntimeSnapshot("", MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+
+
+def principal_from_proto(key: config_pb2.ApiKey) -> Principal:
+    return Principal(key.id, key.tenant_id, key.expires_at_ms, frozenset(key.allowed_models))
+
+
+def upstream_headers_for(provider: str, credential: str) -> tuple[tuple[str, str], ...]:
+    """Headers that carry the provider credential; the client's key is always removed."""
+    if not credential:
+        return ()
+    return (("authorization", f"Bearer {credential}"),)
+
+
+def deployment_from_proto(d: config_pb2.Deployment) -> Deployment:
+    headers = upstream_headers_for(d.provider, d.credential)
+    return Deployment(
+        d.id, d.name, d.model, d.provider, d.cluster, d.upstream_model, d.weight, d.priority, headers
+    )
+
+
+def _merge(
+    base: Mapping[str, object], upserts: Iterable[tuple[str, object]], deletes: Iterable[str]
+) -> dict[str, object]:
+    merged = dict(base)
+    for key in deletes:
+        merged.pop(key, None)
+    merged.update(upserts)
+    return merged
+
+
+def _routes(deployments: Mapping[str, Deployment]) -> dict[str, tuple[Deployment, ...]]:
+    routes: dict[str, list[Deployment]] = {}
+    for dep in deployments.values():
+        routes.setdefault(dep.model, []).append(dep)
+    return {m: tuple(sorted(deps, key=lambda d: (d.priority, d.id))) for m, deps in routes.items()}
+
+
+def _principals(
+    snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate
+) -> tuple[dict[str, Principal], dict[str, str]]:
+    by_id = {} if update.full else dict(snap.key_hash_by_id)
+    principals = {} if update.full else dict(snap.principals)
+    for key_id in update.delete_keys:
+        old_hash = by_id.pop(key_id, None)
+        if old_hash is not None:
+            principals.pop(old_hash, None)
+    for key in update.upsert_keys:
+        old_hash = by_id.get(key.id)
+        if old_hash is not None:
+            principals.pop(old_hash, None)
+        by_id[key.id] = key.key_hash
+        principals[key.key_hash] = principal_from_proto(key)
+    return principals, by_id
+
+
+def apply_update(snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate) -> RuntimeSnapshot:
+    base = EMPTY if update.full else snap
+    principals, by_id = _principals(snap, update)
+    deployments = _merge(
+        base.deployments,
+        ((d.id, deployment_from_proto(d)) for d in update.upsert_deployments),
+        update.delete_deployments,
+    )
+    models = _merge(
+        base.models,
+        ((m.name, ModelInfo(m.name, m.created_at_ms, m.owned_by)) for m in update.upsert_models),
+        update.delete_models,
+    )
+    typed_deps: dict[str, Deployment] = deployments  # type: ignore[assignment]
+    return RuntimeSnapshot(
+        version=update.version,
+        principals=MappingProxyType(principals),
+        models=MappingProxyType(models),  # type: ignore[arg-type]
+        routes=MappingProxyType(_routes(typed_deps)),
+        key_hash_by_id=MappingProxyType(by_id),
+        deployments=MappingProxyType(typed_deps),
+    )
+
+
+class SnapshotHolder:
+    """The one mutable cell: swapped by reference, read once per stream."""
+
+    __slots__ = ("current", "ready")
+
+    def __init__(self) -> None:
+        self.current: RuntimeSnapshot = EMPTY
+        self.ready = False
+
+    def apply(self, update: config_pb2.ConfigUpdate) -> None:
+        self.current = apply_update(self.current, update)
+        self.ready = True

@@ -1,0 +1,1 @@
+"""Alembic migrations for SQLite (embedded default) and PostgreSQL (production)."""

@@ -1,0 +1,1 @@
+"""Pieces shared by every Open Model Gateway process: settings, paths, key hashing."""

@@ -1,0 +1,63 @@
+"""Process settings, read from `OMG_*` environment variables (and nothing else)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One value object for every knob; each process builds it once in `main()`."""
+
+    model_config = SettingsConfigDict(env_prefix="OMG_", frozen=True)
+
+    home: Path = Field(default=Path(".omg"), description="state folder (SQLite, keys, spool)")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    listen_port: int = 8080
+    admin_port: int = 8081
+    envoy_admin_port: int = 9901
+    xds_port: int = 18000
+    ext_proc_port: int = 50051
+    mock_port: int = 8090
+    control_plane_host: str = "127.0.0.1"
+    secret_key: str = ""
+    max_body_bytes: int = 8 * 1024 * 1024
+    log_level: str = "info"
+    node_id: str = "omg-envoy-1"
+    config_poll_seconds: float = 1.0
+    envoy_concurrency: int = 1
+
+    @cached_property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.resolved_home / 'omg.db'}"
+
+    @property
+    def control_plane_grpc_target(self) -> str:
+        return f"{self.control_plane_host}:{self.xds_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{self.control_plane_host}:{self.admin_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.listen_port}/v1"
+
+    @property
+    def grpc_max_message_bytes(self) -> int:
+        # Envoy sends the whole buffered body in one message; leave headroom for headers.
+        return self.max_body_bytes + 1024 * 1024
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,85 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ApiKey(_message.Message):
+    __slots__ = ("id", "key_hash", "tenant_id", "expires_at_ms", "allowed_models", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_HASH_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    key_hash: str
+    tenant_id: str
+    expires_at_ms: int
+    allowed_models: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    def __init__(self, id: _Optional[str] = ..., key_hash: _Optional[str] = ..., tenant_id: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Deployment(_message.Message):
+    __slots__ = ("id", "name", "model", "provider", "base_url", "upstream_model", "credential", "weight", "priority", "timeout_s", "cluster")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    UPSTREAM_MODEL_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    model: str
+    provider: str
+    base_url: str
+    upstream_model: str
+    credential: str
+    weight: int
+    priority: int
+    timeout_s: float
+    cluster: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., base_url: _Optional[str] = ..., upstream_model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., timeout_s: _Optional[float] = ..., cluster: _Optional[str] = ...) -> None: ...
+
+class Model(_message.Message):
+    __slots__ = ("name", "created_at_ms", "owned_by")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    OWNED_BY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    created_at_ms: int
+    owned_by: str
+    def __init__(self, name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., owned_by: _Optional[str] = ...) -> None: ...
+
+class ConfigUpdate(_message.Message):
+    __slots__ = ("version", "full", "upsert_keys", "delete_keys", "upsert_deployments", "delete_deployments", "upsert_models", "delete_models")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_KEYS_FIELD_NUMBER: _ClassVar[int]
+    DELETE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    DELETE_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_MODELS_FIELD_NUMBER: _ClassVar[int]
+    DELETE_MODELS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    full: bool
+    upsert_keys: _containers.RepeatedCompositeFieldContainer[ApiKey]
+    delete_keys: _containers.RepeatedScalarFieldContainer[str]
+    upsert_deployments: _containers.RepeatedCompositeFieldContainer[Deployment]
+    delete_deployments: _containers.RepeatedScalarFieldContainer[str]
+    upsert_models: _containers.RepeatedCompositeFieldContainer[Model]
+    delete_models: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., full: _Optional[bool] = ..., upsert_keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ..., delete_keys: _Optional[_Iterable[str]] = ..., upsert_deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ..., delete_deployments: _Optional[_Iterable[str]] = ..., upsert_models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., delete_models: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
