@@ -20,7 +20,8 @@ def mock_base_url(settings: Settings) -> str:
 async def _seed(settings: Settings) -> SeedResult:
     engine = make_engine(settings.effective_database_url)
     try:
-        cipher = CredentialCipher(load_or_create_secret(settings.secret_key, settings.resolved_home))
+        secret = load_or_create_secret(settings.secret_key, settings.resolved_home)
+        cipher = CredentialCipher(secret)
         async with make_sessions(engine)() as session:
             return await seed(session, settings.resolved_home, cipher, mock_base_url(settings))
     finally:
@@ -73,7 +74,7 @@ def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSp
     if with_mock:
         mock = ChildSpec(
             "mock_provider",
-            python_module("mock_provider", "--host", "127.0.0.1", "--port", str(settings.mock_port)),
+            python_module("mock_provider", "--port", str(settings.mock_port)),
             http_ready(f"http://127.0.0.1:{settings.mock_port}/healthz"), env,
         )
         specs.insert(0, mock)

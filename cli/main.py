@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -94,8 +93,9 @@ def deployments_create(
     name: Annotated[str, typer.Option(help="unique deployment name")],
     model: Annotated[str, typer.Option(help="public model name it serves")],
     base_url: Annotated[str, typer.Option(help="e.g. https://api.openai.com/v1")],
-    api_key: Annotated[str, typer.Option(envvar="OMG_PROVIDER_API_KEY",
-                                         help="provider credential (or OMG_PROVIDER_API_KEY)")] = "",
+    api_key: Annotated[str, typer.Option(
+        envvar="OMG_PROVIDER_API_KEY", help="provider credential (or OMG_PROVIDER_API_KEY)"
+    )] = "",
     upstream_model: Annotated[str, typer.Option(help="model name the provider expects")] = "",
     weight: int = 1,
     priority: int = 0,

@@ -26,7 +26,8 @@ def banner(settings: Settings, demo_key: str) -> str:
         f"  curl {settings.gateway_url}/chat/completions \\",
         f"    -H \"Authorization: Bearer $(cat {home / 'demo.key'})\" \\",
         "    -H 'Content-Type: application/json' \\",
-        "    -d '{\"model\": \"mock-gpt\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}]}'",
+        "    -d '{\"model\": \"mock-gpt\", "
+        "\"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}]}'",
         "",
         "Press Ctrl-C to stop.",
     ])

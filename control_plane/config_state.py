@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel import select
 
 from control_plane import models
 from control_plane.crypto import CredentialCipher
@@ -85,10 +85,11 @@ def base_url_parts(base_url: str) -> tuple[str, str, int, str]:
 
 
 async def load_state(session: AsyncSession, cipher: CredentialCipher) -> GatewayState:
-    keys = (await session.exec(select(models.ApiKey).where(models.ApiKey.revoked_at.is_(None)))).all()  # type: ignore[union-attr]
+    active = select(models.ApiKey).where(col(models.ApiKey.revoked_at).is_(None))
+    keys = (await session.exec(active)).all()
     gateway_models = (await session.exec(select(models.GatewayModel))).all()
     deployments = (
-        await session.exec(select(models.Deployment).where(models.Deployment.enabled.is_(True)))  # type: ignore[attr-defined]
+        await session.exec(select(models.Deployment).where(col(models.Deployment.enabled)))
     ).all()
     return GatewayState(
         keys={k.id: key_to_proto(k) for k in keys},
@@ -103,7 +104,9 @@ def _changes(old: dict, new: dict) -> tuple[list, list[str]]:  # type: ignore[ty
     return upserts, deletes
 
 
-def diff_states(old: GatewayState, new: GatewayState, version: str) -> config_pb2.ConfigUpdate | None:
+def diff_states(
+    old: GatewayState, new: GatewayState, version: str
+) -> config_pb2.ConfigUpdate | None:
     keys, dead_keys = _changes(old.keys, new.keys)
     deps, dead_deps = _changes(old.deployments, new.deployments)
     mods, dead_mods = _changes(old.models, new.models)

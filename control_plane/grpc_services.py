@@ -20,7 +20,7 @@ class ConfigService(config_pb2_grpc.ConfigServiceServicer):
     def __init__(self, hub: ConfigHub) -> None:
         self._hub = hub
 
-    async def Watch(  # noqa: N802 - gRPC method name
+    async def Watch(
         self, request: config_pb2.WatchRequest, context: Any
     ) -> AsyncIterator[config_pb2.ConfigUpdate]:
         log.info("config watcher %s connected", request.node_id)
@@ -32,7 +32,7 @@ class UsageService(usage_pb2_grpc.UsageServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def Report(  # noqa: N802 - gRPC method name
+    async def Report(
         self, request: usage_pb2.UsageBatch, context: Any
     ) -> usage_pb2.UsageAck:
         async with self._sessions() as session:

@@ -32,7 +32,9 @@ def xds_publisher(cache: XdsCache) -> object:
     return publish
 
 
-def grpc_server(settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer) -> grpc.aio.Server:
+def grpc_server(
+    settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer
+) -> grpc.aio.Server:
     size = settings.grpc_max_message_bytes
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", size), ("grpc.max_send_message_length", size)]

@@ -43,7 +43,8 @@ async def store_usage(session: AsyncSession, records: Sequence[usage_pb2.UsageRe
         select(UsageRecord.request_id).where(UsageRecord.request_id.in_(ids))  # type: ignore[attr-defined]
     )
     existing = set(seen.scalars())
-    fresh = list({row["request_id"]: row for row in rows if row["request_id"] not in existing}.values())
+    unique = {row["request_id"]: row for row in rows if row["request_id"] not in existing}
+    fresh = list(unique.values())
     if fresh:
         # ON CONFLICT DO NOTHING still guards against a concurrent writer of the same ids.
         await session.execute(_insert_ignoring_duplicates(session.bind.dialect.name), fresh)

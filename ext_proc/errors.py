@@ -24,7 +24,8 @@ class GatewayError(Exception):
 
 
 def error_body(message: str, type_: str, code: str | None, param: str | None = None) -> bytes:
-    return orjson.dumps({"error": {"message": message, "type": type_, "param": param, "code": code}})
+    error = {"message": message, "type": type_, "param": param, "code": code}
+    return orjson.dumps({"error": error})
 
 
 def invalid_api_key(message: str) -> GatewayError:

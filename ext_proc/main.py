@@ -9,13 +9,13 @@ import random
 import signal
 
 import grpc
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from ext_proc.config_client import watch_config
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.spool import UsageSpool
 from ext_proc.usage_shipper import UsageShipper
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 from omg_common.logs import configure_logging
 from omg_common.settings import Settings, load_settings
 
@@ -41,7 +41,8 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
 async def serve(settings: Settings) -> None:
     channel = grpc.aio.insecure_channel(settings.control_plane_grpc_target)
     holder = SnapshotHolder()
-    watcher = asyncio.create_task(watch_config(channel, holder, f"ext_proc-{settings.ext_proc_port}"))
+    node = f"ext_proc-{settings.ext_proc_port}"
+    watcher = asyncio.create_task(watch_config(channel, holder, node))
     spool = UsageSpool(settings.resolved_home / "spool" / f"usage-{settings.ext_proc_port}.db")
     shipper = UsageShipper(spool, channel)
     shipping = asyncio.create_task(shipper.run())

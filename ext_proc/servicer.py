@@ -101,7 +101,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self._sink = sink
         self._rng = rng
 
-    async def Process(  # noqa: N802 - gRPC method name
+    async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> AsyncIterator[pb.ProcessingResponse]:
         snap = self._holder.current

@@ -73,7 +73,8 @@ def upstream_headers_for(provider: str, credential: str) -> tuple[tuple[str, str
 def deployment_from_proto(d: config_pb2.Deployment) -> Deployment:
     headers = upstream_headers_for(d.provider, d.credential)
     return Deployment(
-        d.id, d.name, d.model, d.provider, d.cluster, d.upstream_model, d.weight, d.priority, headers
+        d.id, d.name, d.model, d.provider, d.cluster, d.upstream_model, d.weight, d.priority,
+        headers,
     )
 
 

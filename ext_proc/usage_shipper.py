@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import grpc
@@ -33,10 +34,8 @@ class UsageShipper:
 
     async def run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS + self._backoff)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.flush_once()
 
@@ -78,7 +77,5 @@ class UsageShipper:
 
     async def close(self) -> None:
         await self._persist_pending()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._send_oldest(), 2)
-        except TimeoutError:
-            pass

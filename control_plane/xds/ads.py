@@ -97,7 +97,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             if state.sent_version != snapshot.version
         ]
 
-    async def StreamAggregatedResources(  # noqa: N802 - gRPC method name
+    async def StreamAggregatedResources(
         self, request_iterator: AsyncIterator[discovery_pb2.DiscoveryRequest], context: Any
     ) -> AsyncIterator[discovery_pb2.DiscoveryResponse]:
         requests = aiter(request_iterator)

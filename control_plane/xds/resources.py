@@ -65,6 +65,8 @@ def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
 def host_header(dep: config_pb2.Deployment) -> str:
     scheme, host, port, _ = base_url_parts(dep.base_url)
     default_port = 443 if scheme == "https" else 80
+    if ":" in host:  # IPv6 literal: brackets, as in a URL
+        host = f"[{host}]"
     return host if port == default_port else f"{host}:{port}"
 
 

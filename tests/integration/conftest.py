@@ -1,0 +1,114 @@
+"""The real stack for integration tests: Envoy (from the wheel), ext_proc, control plane, mock
+provider, on SQLite and on a real PostgreSQL that the suite starts itself (pgserver)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from cli.gateway import gateway_specs, prepare
+from cli.stack import Stack
+from omg_common.settings import Settings
+from tests.conftest import free_port
+
+# Small enough to test the 413 path quickly; the default is 8 MiB.
+TEST_MAX_BODY_BYTES = 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import pgserver
+
+    data_dir = tmp_path_factory.mktemp("pgdata")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server.psql("CREATE DATABASE omg_test;")
+    socket_dir = server.get_uri().split("host=", 1)[1]
+    yield f"postgresql+asyncpg://postgres@/omg_test?host={socket_dir}"
+    server.cleanup()
+
+
+def make_settings(home: Path, database_url: str) -> Settings:
+    return Settings(
+        home=home,
+        database_url=database_url,
+        listen_port=free_port(),
+        admin_port=free_port(),
+        envoy_admin_port=free_port(),
+        xds_port=free_port(),
+        ext_proc_port=free_port(),
+        mock_port=free_port(),
+        max_body_bytes=TEST_MAX_BODY_BYTES,
+        node_id=f"omg-test-{os.getpid()}",
+    )
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    stack: Stack
+    demo_key: str
+    admin_token: str
+    backend: str
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.gateway_url
+
+    def client(self, api_key: str | None = None, **kwargs: Any) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=self.base_url, api_key=api_key or self.demo_key, max_retries=0, **kwargs
+        )
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.settings.admin_url,
+            headers={"authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+        )
+
+    def envoy_clusters(self) -> str:
+        url = f"http://127.0.0.1:{self.settings.envoy_admin_port}/clusters"
+        return httpx.get(url, timeout=5).text
+
+    def usage(self, request_id: str) -> list[dict[str, Any]]:
+        with self.admin() as admin:
+            response = admin.get("/api/v1/usage", params={"request_id": request_id})
+        response.raise_for_status()
+        return list(response.json()["data"])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Gateway]:
+    backend = request.param
+    home = tmp_path_factory.mktemp(f"omg-{backend}")
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    settings = make_settings(home, url)
+    seeded = await asyncio.to_thread(prepare, settings)
+    stack = Stack(gateway_specs(settings), home / "logs")
+    await stack.start()
+    try:
+        yield Gateway(settings, stack, seeded.demo_key, seeded.admin_token, backend)
+    finally:
+        await stack.stop()
