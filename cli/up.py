@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import typer
 
 from cli.gateway import gateway_specs, prepare
 from cli.stack import Stack, StackFailed
+from omg_common.lifecycle import stop_on_signals
 from omg_common.settings import Settings
 
 
@@ -36,10 +36,7 @@ def banner(settings: Settings, demo_key: str) -> str:
 async def run_up(settings: Settings, *, with_mock: bool = True) -> int:
     seeded = await asyncio.to_thread(prepare, settings)
     stack = Stack(gateway_specs(settings, with_mock=with_mock), settings.resolved_home / "logs")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         await stack.start()
     except StackFailed as exc:

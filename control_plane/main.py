@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 import grpc
 import uvicorn
@@ -18,6 +17,7 @@ from control_plane.db import make_engine, make_sessions
 from control_plane.grpc_services import ConfigService, UsageService
 from control_plane.xds.ads import AdsServer
 from control_plane.xds.cache import XdsCache, snapshot_from_state
+from omg_common.lifecycle import stop_on_signals
 from omg_common.logs import configure_logging
 from omg_common.settings import Settings, load_settings
 from protos import config_pb2_grpc, usage_pb2_grpc
@@ -70,10 +70,7 @@ async def serve(settings: Settings) -> None:
     log.info("control plane: admin API :%d, xDS/config/usage gRPC :%d, config version %s",
              settings.admin_port, settings.xds_port, hub.version)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await asyncio.wait({asyncio.ensure_future(stop.wait()), api_task},
                        return_when=asyncio.FIRST_COMPLETED)
     api.should_exit = True

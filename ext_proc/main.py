@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
@@ -16,6 +15,7 @@ from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.spool import UsageSpool
 from ext_proc.usage_shipper import UsageShipper
+from omg_common.lifecycle import stop_on_signals
 from omg_common.logs import configure_logging
 from omg_common.settings import Settings, load_settings
 
@@ -56,10 +56,7 @@ async def serve(settings: Settings) -> None:
     log.info("ext_proc serving on 127.0.0.1:%d (config %s)", settings.ext_proc_port,
              holder.current.version)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await stop.wait()
     await server.stop(grace=2)
     shipping.cancel()

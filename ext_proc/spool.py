@@ -36,7 +36,7 @@ class UsageSpool:
         ).fetchall()
         return [(seq, usage_pb2.UsageRecord.FromString(payload)) for seq, payload in rows]
 
-    def remove_through(self, seqs: list[int]) -> None:
+    def remove(self, seqs: list[int]) -> None:
         with self._db:
             self._db.executemany("DELETE FROM spool WHERE seq = ?", [(s,) for s in seqs])
 

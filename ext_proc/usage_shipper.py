@@ -60,7 +60,7 @@ class UsageShipper:
         except grpc.aio.AioRpcError as exc:
             self._note_failure(exc, len(batch))
             return False
-        await asyncio.to_thread(self._spool.remove_through, [seq for seq, _ in batch])
+        await asyncio.to_thread(self._spool.remove, [seq for seq, _ in batch])
         if self._backoff:
             log.info("usage delivery resumed")
         self._backoff = 0.0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlmodel import col, select
 
 from control_plane import crud, models
@@ -27,6 +29,17 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 
 
+async def list_page(
+    session: SessionDep, statement: Any, convert: Callable[[Any], Any], limit: int, offset: int
+) -> Page:  # type: ignore[type-arg]
+    rows, more = await crud.page(session, statement, limit=limit, offset=offset)
+    return Page(data=[convert(r) for r in rows], limit=limit, offset=offset, has_more=more)
+
+
+def public(schema: type[BaseModel]) -> Callable[[Any], Any]:
+    return lambda row: schema.model_validate(row, from_attributes=True)
+
+
 def deployment_public(dep: models.Deployment) -> DeploymentPublic:
     return DeploymentPublic(model=dep.public_model, **dep.model_dump(exclude={"public_model"}))
 
@@ -34,9 +47,7 @@ def deployment_public(dep: models.Deployment) -> DeploymentPublic:
 @router.get("/tenants", response_model=Page[TenantPublic])
 async def list_tenants(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> Page:  # type: ignore[type-arg]
     statement = select(models.Tenant).order_by(col(models.Tenant.name))
-    rows, more = await crud.page(session, statement, limit=limit, offset=offset)
-    return Page(data=[TenantPublic(**r.model_dump()) for r in rows], limit=limit, offset=offset,
-                has_more=more)
+    return await list_page(session, statement, public(TenantPublic), limit, offset)
 
 
 @router.post("/tenants", response_model=TenantPublic, status_code=201)
@@ -49,9 +60,7 @@ async def create_tenant(body: TenantCreate, session: SessionDep, hub: HubDep) ->
 @router.get("/models", response_model=Page[ModelPublic])
 async def list_models(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> Page:  # type: ignore[type-arg]
     statement = select(models.GatewayModel).order_by(col(models.GatewayModel.name))
-    rows, more = await crud.page(session, statement, limit=limit, offset=offset)
-    return Page(data=[ModelPublic(**r.model_dump()) for r in rows], limit=limit, offset=offset,
-                has_more=more)
+    return await list_page(session, statement, public(ModelPublic), limit, offset)
 
 
 @router.post("/models", response_model=ModelPublic, status_code=201)
@@ -64,9 +73,7 @@ async def create_model(body: ModelCreate, session: SessionDep, hub: HubDep) -> M
 @router.get("/deployments", response_model=Page[DeploymentPublic])
 async def list_deployments(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> Page:  # type: ignore[type-arg]
     statement = select(models.Deployment).order_by(col(models.Deployment.name))
-    rows, more = await crud.page(session, statement, limit=limit, offset=offset)
-    return Page(data=[deployment_public(r) for r in rows], limit=limit, offset=offset,
-                has_more=more)
+    return await list_page(session, statement, deployment_public, limit, offset)
 
 
 @router.post("/deployments", response_model=DeploymentPublic, status_code=201)
@@ -95,9 +102,7 @@ async def list_keys(
     statement = select(models.ApiKey).order_by(col(models.ApiKey.created_at), col(models.ApiKey.id))
     if tenant_id:
         statement = statement.where(models.ApiKey.tenant_id == tenant_id)
-    rows, more = await crud.page(session, statement, limit=limit, offset=offset)
-    return Page(data=[KeyPublic(**r.model_dump()) for r in rows], limit=limit, offset=offset,
-                has_more=more)
+    return await list_page(session, statement, public(KeyPublic), limit, offset)
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201)

@@ -258,3 +258,17 @@ def _is_refused(client: openai.OpenAI) -> bool:
     except openai.AuthenticationError:
         return True
     return False
+
+
+def test_client_cannot_choose_the_request_id(gateway: Gateway) -> None:
+    """Usage is idempotent by request id, so a client-chosen id must not collide records."""
+    ids = []
+    for _ in range(2):
+        raw = gateway.client().chat.completions.with_raw_response.create(
+            model="mock-gpt", messages=MESSAGES,  # type: ignore[arg-type]
+            extra_headers={"x-request-id": "chosen-by-client"},
+        )
+        ids.append(raw.headers["x-request-id"])
+    assert "chosen-by-client" not in ids and ids[0] != ids[1]
+    for request_id in ids:
+        wait_for(lambda rid=request_id: gateway.usage(rid))
