@@ -10,6 +10,7 @@ import typer
 
 from cli import admin_client
 from cli.output import Output, show
+from omg_common.providers import PROVIDERS
 from omg_common.settings import Settings, load_settings
 
 app = typer.Typer(help="Open Model Gateway: an OpenAI-compatible, multi-tenant LLM gateway.",
@@ -83,6 +84,17 @@ DEPLOYMENT_COLUMNS = ["id", "name", "model", "provider", "base_url", "weight", "
                       "enabled"]
 
 
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            typer.echo(f"error: --option takes KEY=VALUE, got {pair!r}", err=True)
+            raise typer.Exit(1)
+        options[key] = value
+    return options
+
+
 @deployments_app.command("list")
 def deployments_list(output: OutputOpt = Output.table) -> None:
     show(admin("GET", "/api/v1/deployments"), DEPLOYMENT_COLUMNS, output)
@@ -97,13 +109,17 @@ def deployments_create(
         envvar="OMG_PROVIDER_API_KEY", help="provider credential (or OMG_PROVIDER_API_KEY)"
     )] = "",
     upstream_model: Annotated[str, typer.Option(help="model name the provider expects")] = "",
+    provider: Annotated[str, typer.Option(help=", ".join(PROVIDERS))] = "openai",
+    option: Annotated[list[str] | None, typer.Option(
+        help="provider option KEY=VALUE, repeatable (e.g. region=us-east-1)")] = None,
     weight: int = 1,
     priority: int = 0,
     timeout_s: float = 600.0,
     output: OutputOpt = Output.table,
 ) -> None:
     body = {"name": name, "model": model, "base_url": base_url, "api_key": api_key,
-            "upstream_model": upstream_model, "weight": weight, "priority": priority,
+            "upstream_model": upstream_model, "provider": provider,
+            "options": parse_options(option or []), "weight": weight, "priority": priority,
             "timeout_s": timeout_s}
     show(admin("POST", "/api/v1/deployments", json=body), DEPLOYMENT_COLUMNS, output)
 

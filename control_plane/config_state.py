@@ -67,6 +67,7 @@ def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> con
         priority=dep.priority,
         timeout_s=dep.timeout_s,
         cluster=cluster_name(dep.id),
+        options=dep.options or {},
     )
 
 

@@ -74,6 +74,7 @@ class Deployment(SQLModel, table=True):
     upstream_model: str = ""
     credential_encrypted: str = ""
     credential_fingerprint: str = ""
+    options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     weight: int = 1
     priority: int = 0
     timeout_s: float = 600.0

@@ -8,29 +8,21 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
-from envoy.type.v3 import http_status_pb2
 
 from ext_proc import errors, pipeline
 from ext_proc.context import RequestContext
+from ext_proc.messages import ROUTING_HEADER, header_option, header_values, immediate, json_reply
 from ext_proc.snapshot import SnapshotHolder
+from ext_proc.upstream import process_attempt
 from ext_proc.usage import SseUsageTap, usage_from_json_body
 from omg_common.keys import hash_secret
 from protos import usage_pb2
 
 log = logging.getLogger("omg.ext_proc")
 
-ROUTING_HEADER = "x-omg-deployment"
-_JSON_HEADERS = pb.HeaderMutation(
-    set_headers=[
-        base_pb2.HeaderValueOption(
-            header=base_pb2.HeaderValue(key="content-type", raw_value=b"application/json")
-        )
-    ]
-)
 _CONTINUE_REQUEST_HEADERS = pb.ProcessingResponse(request_headers=pb.HeadersResponse())
 _CONTINUE_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
 _STREAMED_RESPONSE = pb.ProcessingResponse(
@@ -42,39 +34,11 @@ _STREAMED_RESPONSE = pb.ProcessingResponse(
 _CONTINUE_RESPONSE_HEADERS = pb.ProcessingResponse(response_headers=pb.HeadersResponse())
 
 UsageSink = Callable[[usage_pb2.UsageRecord], None]
+PHASE_METADATA = ("x-omg-phase", "upstream")  # set on the upstream-level filter's gRPC calls
 
 
-def header_values(headers: pb.HttpHeaders) -> dict[str, str]:
-    # Envoy puts values in raw_value (bytes); `value` stays empty.
-    return {h.key: h.raw_value.decode("latin-1") for h in headers.headers.headers}
-
-
-def immediate(err: errors.GatewayError) -> pb.ProcessingResponse:
-    return pb.ProcessingResponse(
-        immediate_response=pb.ImmediateResponse(
-            status=http_status_pb2.HttpStatus(code=err.status),  # type: ignore[arg-type]
-            headers=_JSON_HEADERS,
-            body=err.body(),
-            details=f"omg_{err.code or err.type}",
-        )
-    )
-
-
-def json_reply(body: bytes) -> pb.ProcessingResponse:
-    return pb.ProcessingResponse(
-        immediate_response=pb.ImmediateResponse(
-            status=http_status_pb2.HttpStatus(code=200),  # type: ignore[arg-type]
-            headers=_JSON_HEADERS,
-            body=body,
-        )
-    )
-
-
-def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
-    return base_pb2.HeaderValueOption(
-        header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
-        append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
-    )
+def is_upstream_phase(context: Any) -> bool:
+    return any(tuple(item) == PHASE_METADATA for item in context.invocation_metadata() or ())
 
 
 def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
@@ -83,9 +47,10 @@ def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
     sets.extend(header_option(k, v) for k, v in dep.upstream_headers)
     if decision.body is not None:  # Envoy refuses a mutated body under the old length
         sets.append(header_option("content-length", str(len(decision.body))))
-    removes = [] if any(k == "authorization" for k, _ in dep.upstream_headers) else [
-        "authorization"
-    ]
+    # The client's key never travels on; compressed bodies could not be read for usage.
+    removes = ["accept-encoding"]
+    if not any(k == "authorization" for k, _ in dep.upstream_headers):
+        removes.append("authorization")
     common = pb.CommonResponse(
         header_mutation=pb.HeaderMutation(set_headers=sets, remove_headers=removes),
         clear_route_cache=True,
@@ -105,6 +70,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> AsyncIterator[pb.ProcessingResponse]:
         snap = self._holder.current
+        if is_upstream_phase(context):
+            async for response in process_attempt(request_iterator, snap):
+                yield response
+            return
         ctx = RequestContext()
         try:
             async for request in request_iterator:

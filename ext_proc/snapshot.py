@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
+from ext_proc.credentials.gcp import TokenSource
+from ext_proc.credentials.schemes import UpstreamAuth, build_auth
+from ext_proc.translators.base import Target
+from omg_common.providers import PASSTHROUGH_PROVIDERS
 from protos import config_pb2
 
 
@@ -36,7 +41,16 @@ class Deployment:
     upstream_model: str
     weight: int
     priority: int
-    upstream_headers: tuple[tuple[str, str], ...]
+    upstream_headers: tuple[tuple[str, str], ...]  # set by the router level (passthrough only)
+    target: Target
+    auth: UpstreamAuth
+    host: str = ""
+    scheme: str = "http"
+
+    @property
+    def translated(self) -> bool:
+        """Translated and credentialed per attempt by the upstream-level stream."""
+        return self.provider not in PASSTHROUGH_PROVIDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +77,27 @@ def principal_from_proto(key: config_pb2.ApiKey) -> Principal:
     return Principal(key.id, key.tenant_id, key.expires_at_ms, frozenset(key.allowed_models))
 
 
-def upstream_headers_for(provider: str, credential: str) -> tuple[tuple[str, str], ...]:
-    """Headers that carry the provider credential; the client's key is always removed."""
-    if not credential:
-        return ()
-    return (("authorization", f"Bearer {credential}"),)
+def base_url_split(base_url: str) -> tuple[str, str, str]:
+    """(scheme, host[:port], path prefix without trailing slash)."""
+    parts = urlsplit(base_url)
+    return parts.scheme or "http", parts.netloc, parts.path.rstrip("/")
 
 
-def deployment_from_proto(d: config_pb2.Deployment) -> Deployment:
-    headers = upstream_headers_for(d.provider, d.credential)
+def deployment_from_proto(
+    d: config_pb2.Deployment, tokens: dict[str, TokenSource] | None = None
+) -> Deployment:
+    scheme, host, base_path = base_url_split(d.base_url)
+    options = dict(d.options)
+    auth = build_auth(d.provider, d.credential, options.get("region", ""),
+                      {} if tokens is None else tokens)
+    passthrough = d.provider in PASSTHROUGH_PROVIDERS
     return Deployment(
         d.id, d.name, d.model, d.provider, d.cluster, d.upstream_model, d.weight, d.priority,
-        headers,
+        upstream_headers=auth.static_headers() if passthrough else (),
+        target=Target(d.provider, d.upstream_model, base_path, MappingProxyType(options)),
+        auth=auth,
+        host=host,
+        scheme=scheme,
     )
 
 
@@ -113,12 +136,16 @@ def _principals(
     return principals, by_id
 
 
-def apply_update(snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate) -> RuntimeSnapshot:
+def apply_update(
+    snap: RuntimeSnapshot,
+    update: config_pb2.ConfigUpdate,
+    tokens: dict[str, TokenSource] | None = None,
+) -> RuntimeSnapshot:
     base = EMPTY if update.full else snap
     principals, by_id = _principals(snap, update)
     deployments = _merge(
         base.deployments,
-        ((d.id, deployment_from_proto(d)) for d in update.upsert_deployments),
+        ((d.id, deployment_from_proto(d, tokens)) for d in update.upsert_deployments),
         update.delete_deployments,
     )
     models = _merge(
@@ -140,12 +167,13 @@ def apply_update(snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate) -> Runt
 class SnapshotHolder:
     """The one mutable cell: swapped by reference, read once per stream."""
 
-    __slots__ = ("current", "ready")
+    __slots__ = ("current", "ready", "tokens")
 
     def __init__(self) -> None:
         self.current: RuntimeSnapshot = EMPTY
         self.ready = False
+        self.tokens: dict[str, TokenSource] = {}  # GCP token caches outlive config versions
 
     def apply(self, update: config_pb2.ConfigUpdate) -> None:
-        self.current = apply_update(self.current, update)
+        self.current = apply_update(self.current, update, self.tokens)
         self.ready = True

@@ -41,7 +41,8 @@ def public(schema: type[BaseModel]) -> Callable[[Any], Any]:
 
 
 def deployment_public(dep: models.Deployment) -> DeploymentPublic:
-    return DeploymentPublic(model=dep.public_model, **dep.model_dump(exclude={"public_model"}))
+    fields = dep.model_dump(exclude={"public_model", "options"})
+    return DeploymentPublic(model=dep.public_model, options=dep.options or {}, **fields)
 
 
 @router.get("/tenants", response_model=Page[TenantPublic])

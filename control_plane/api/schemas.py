@@ -8,6 +8,10 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 T = TypeVar("T")
+Provider = Literal[
+    "openai", "azure", "anthropic", "bedrock", "vertex", "gemini", "mistral", "groq",
+    "openrouter", "cerebras",
+]
 
 NAME = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
 
@@ -47,10 +51,20 @@ class DeploymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
     model: str = Field(min_length=1, description="public model name it serves")
-    provider: Literal["openai"] = "openai"
+    provider: Provider = "openai"
     base_url: HttpUrl = Field(description="e.g. https://api.openai.com/v1")
     upstream_model: str = ""
-    api_key: str = Field(default="", description="provider credential; stored encrypted")
+    api_key: str = Field(
+        default="",
+        description="provider credential, stored encrypted: an API key; for bedrock a JSON "
+        "object {access_key_id, secret_access_key[, session_token]}; for vertex a "
+        "service-account JSON key",
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="provider options: azure api_version/deployment, bedrock region, "
+        "vertex project/location, anthropic anthropic_version",
+    )
     weight: int = Field(default=1, ge=0, le=1000)
     priority: int = Field(default=0, ge=0, le=100)
     timeout_s: float = Field(default=600.0, gt=0, le=3600)
@@ -64,6 +78,7 @@ class DeploymentPublic(BaseModel):
     provider: str
     base_url: str
     upstream_model: str
+    options: dict[str, str]
     credential_fingerprint: str
     weight: int
     priority: int

@@ -12,10 +12,14 @@ from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.route.v3 import route_pb2
-from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401 (Any type registry)
+from envoy.extensions.filters.http.ext_proc.v3 import ext_proc_pb2  # noqa: F401 (Any types)
+from envoy.extensions.filters.http.upstream_codec.v3 import upstream_codec_pb2  # noqa: F401
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
 from google.protobuf import json_format
 
 from control_plane.config_state import base_url_parts
+from omg_common.providers import is_translated
 from protos import config_pb2
 
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -23,6 +27,11 @@ ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
 ROUTE_CONFIG_NAME = "omg_routes"
 ROUTING_HEADER = "x-omg-deployment"
 TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+EXT_PROC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor"
+CODEC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"
+EXT_PROC_CLUSTER = "ext_proc"
+UPSTREAM_PHASE = {"key": "x-omg-phase", "value": "upstream"}
 
 NOT_ROUTED_BODY = (
     '{"error":{"message":"No route for this request.","type":"invalid_request_error",'
@@ -59,7 +68,33 @@ def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
             "name": "envoy.transport_sockets.tls",
             "typed_config": {"@type": TLS_TYPE, "sni": host},
         }
+    if is_translated(dep.provider):
+        cluster["typed_extension_protocol_options"] = {PROTOCOL_OPTIONS: translating_options()}
     return cluster
+
+
+def translating_options() -> dict[str, Any]:
+    """Upstream HTTP filters: ext_proc translates and signs each attempt for this provider."""
+    ext_proc = {
+        "@type": EXT_PROC_TYPE,
+        "grpc_service": {"envoy_grpc": {"cluster_name": EXT_PROC_CLUSTER}, "timeout": "10s",
+                         "initial_metadata": [UPSTREAM_PHASE]},
+        "message_timeout": "10s",
+        "failure_mode_allow": False,
+        "allow_mode_override": True,
+        "processing_mode": {"request_header_mode": "SEND", "request_body_mode": "BUFFERED",
+                            "response_header_mode": "SEND", "response_body_mode": "BUFFERED",
+                            "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"},
+        "mutation_rules": {"allow_all_routing": True},
+    }
+    return {
+        "@type": f"type.googleapis.com/{PROTOCOL_OPTIONS}",
+        "explicit_http_config": {"http_protocol_options": {}},
+        "http_filters": [
+            {"name": "envoy.filters.http.ext_proc", "typed_config": ext_proc},
+            {"name": "envoy.filters.http.upstream_codec", "typed_config": {"@type": CODEC_TYPE}},
+        ],
+    }
 
 
 def host_header(dep: config_pb2.Deployment) -> str:
@@ -76,18 +111,21 @@ def route_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
         "cluster": dep.cluster,
         "timeout": f"{dep.timeout_s or 600:.3f}s",
         "host_rewrite_literal": host_header(dep),
-        # Client paths are /v1/...; the base URL already names the upstream's version prefix.
-        "prefix_rewrite": f"{prefix}/",
     }
-    return {
+    route: dict[str, Any] = {
         "name": dep.id,
         "match": {
             "prefix": "/v1/",
             "headers": [{"name": ROUTING_HEADER, "string_match": {"exact": dep.id}}],
         },
         "route": action,
-        "request_headers_to_remove": [ROUTING_HEADER],
     }
+    if not is_translated(dep.provider):
+        # Client paths are /v1/...; the base URL already names the upstream's version prefix.
+        action["prefix_rewrite"] = f"{prefix}/"
+        route["request_headers_to_remove"] = [ROUTING_HEADER]
+    # Translated: the upstream-level stream reads the header, sets the path, then drops it.
+    return route
 
 
 def not_routed() -> dict[str, Any]:

@@ -26,6 +26,7 @@ def api_key(i: int) -> config_pb2.ApiKey:
 def deployment(id_: str, weight: int = 1) -> config_pb2.Deployment:
     return config_pb2.Deployment(
         id=id_,
+        provider="openai",
         model="m",
         base_url="http://up:8000/v1",
         weight=weight,

@@ -10,7 +10,7 @@ from ext_proc.snapshot import (
     RuntimeSnapshot,
     SnapshotHolder,
     apply_update,
-    upstream_headers_for,
+    deployment_from_proto,
 )
 from omg_common.keys import hash_secret
 from protos import config_pb2
@@ -22,7 +22,8 @@ def key(id_: str, secret: str, **kwargs: object) -> config_pb2.ApiKey:
 
 def dep(id_: str, model: str = "m", priority: int = 0, **kwargs: object) -> config_pb2.Deployment:
     return config_pb2.Deployment(
-        id=id_, model=model, priority=priority, cluster=f"omg_dep_{id_}", **kwargs
+        id=id_, model=model, priority=priority, cluster=f"omg_dep_{id_}",
+        **{"provider": "openai", **kwargs},
     )
 
 
@@ -190,6 +191,19 @@ def test_principal_may_use() -> None:
     assert not limited.may_use("c")
 
 
-def test_upstream_headers_for() -> None:
-    assert upstream_headers_for("openai", "sk-abc") == (("authorization", "Bearer sk-abc"),)
-    assert upstream_headers_for("openai", "") == ()
+def test_passthrough_deployment_carries_its_bearer_header() -> None:
+    with_key = deployment_from_proto(dep("d1", credential="sk-abc", base_url="https://h/v1"))
+    assert with_key.upstream_headers == (("authorization", "Bearer sk-abc"),)
+    assert not with_key.translated
+    assert deployment_from_proto(dep("d2", base_url="http://h/v1")).upstream_headers == ()
+
+
+def test_translated_deployment_leaves_credentials_to_the_upstream_level() -> None:
+    anthropic = deployment_from_proto(
+        dep("d3", provider="anthropic", credential="sk-ant", base_url="https://api.anthropic.com",
+            options={"anthropic_version": "2023-06-01"})
+    )
+    assert anthropic.translated and anthropic.upstream_headers == ()
+    assert anthropic.auth.static_headers() == (("x-api-key", "sk-ant"),)
+    assert anthropic.host == "api.anthropic.com" and anthropic.target.base_path == ""
+    assert anthropic.target.options["anthropic_version"] == "2023-06-01"

@@ -32,9 +32,12 @@ from control_plane.xds.resources import (
 from protos import config_pb2
 
 
-def dep(id_: str, base_url: str, timeout_s: float = 0.0) -> config_pb2.Deployment:
+def dep(
+    id_: str, base_url: str, timeout_s: float = 0.0, provider: str = "openai"
+) -> config_pb2.Deployment:
     return config_pb2.Deployment(
-        id=id_, model="m", base_url=base_url, timeout_s=timeout_s, cluster=cluster_name(id_)
+        id=id_, model="m", base_url=base_url, timeout_s=timeout_s, cluster=cluster_name(id_),
+        provider=provider,
     )
 
 
@@ -270,3 +273,36 @@ async def test_cache_publish_same_version_is_noop_and_wait_newer() -> None:
 def test_resources_type_urls() -> None:
     assert resources.CLUSTER_TYPE.endswith(cluster_pb2.Cluster.DESCRIPTOR.full_name)
     assert resources.ROUTE_TYPE.endswith(route_pb2.RouteConfiguration.DESCRIPTOR.full_name)
+
+
+def test_passthrough_cluster_has_no_upstream_filters() -> None:
+    (cluster,) = build_clusters([dep("d1", "https://api.openai.com/v1")])
+    assert not cluster.typed_extension_protocol_options
+
+
+def test_translated_cluster_runs_upstream_ext_proc_then_codec() -> None:
+    from envoy.extensions.filters.http.ext_proc.v3 import ext_proc_pb2
+    from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
+
+    (cluster,) = build_clusters([dep("d1", "https://api.anthropic.com", provider="anthropic")])
+    options = http_protocol_options_pb2.HttpProtocolOptions()
+    packed = cluster.typed_extension_protocol_options[
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+    ]
+    assert packed.Unpack(options)
+    names = [f.name for f in options.http_filters]
+    assert names == ["envoy.filters.http.ext_proc", "envoy.filters.http.upstream_codec"]
+    ext_proc = ext_proc_pb2.ExternalProcessor()
+    assert options.http_filters[0].typed_config.Unpack(ext_proc)
+    metadata = [(m.key, m.value) for m in ext_proc.grpc_service.initial_metadata]
+    assert metadata == [("x-omg-phase", "upstream")]
+    assert ext_proc.mutation_rules.allow_all_routing.value is True
+    assert ext_proc.allow_mode_override is True
+
+
+def test_translated_route_keeps_routing_header_and_path() -> None:
+    route = build_route_config([dep("d1", "https://api.anthropic.com/x", provider="anthropic")])
+    first = route.virtual_hosts[0].routes[0]
+    assert list(first.request_headers_to_remove) == []
+    assert first.route.prefix_rewrite == ""
+    assert first.route.host_rewrite_literal == "api.anthropic.com"

@@ -1,0 +1,51 @@
+"""Building and reading Envoy ext_proc messages: the only place that knows their shape."""
+
+from __future__ import annotations
+
+from envoy.config.core.v3 import base_pb2
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
+from envoy.type.v3 import http_status_pb2
+
+from ext_proc import errors
+
+ROUTING_HEADER = "x-omg-deployment"
+_JSON_HEADERS = pb.HeaderMutation(
+    set_headers=[
+        base_pb2.HeaderValueOption(
+            header=base_pb2.HeaderValue(key="content-type", raw_value=b"application/json")
+        )
+    ]
+)
+
+
+def header_values(headers: pb.HttpHeaders) -> dict[str, str]:
+    # Envoy puts values in raw_value (bytes); `value` stays empty.
+    return {h.key: h.raw_value.decode("latin-1") for h in headers.headers.headers}
+
+
+def immediate(err: errors.GatewayError) -> pb.ProcessingResponse:
+    return pb.ProcessingResponse(
+        immediate_response=pb.ImmediateResponse(
+            status=http_status_pb2.HttpStatus(code=err.status),  # type: ignore[arg-type]
+            headers=_JSON_HEADERS,
+            body=err.body(),
+            details=f"omg_{err.code or err.type}",
+        )
+    )
+
+
+def json_reply(body: bytes) -> pb.ProcessingResponse:
+    return pb.ProcessingResponse(
+        immediate_response=pb.ImmediateResponse(
+            status=http_status_pb2.HttpStatus(code=200),  # type: ignore[arg-type]
+            headers=_JSON_HEADERS,
+            body=body,
+        )
+    )
+
+
+def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
+    return base_pb2.HeaderValueOption(
+        header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
+        append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )

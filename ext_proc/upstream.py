@@ -1,0 +1,144 @@
+"""The upstream-level stream: once per attempt, translate and sign for the chosen provider.
+
+Envoy runs this filter inside the cluster's upstream filter chain, so a retry or a fallback
+that lands on another deployment is translated and credentialed for that deployment. The
+router-level stream before it, and the client, only ever see OpenAI's wire format.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
+
+from ext_proc import errors, pipeline
+from ext_proc.messages import ROUTING_HEADER, header_option, header_values, immediate
+from ext_proc.snapshot import Deployment, RuntimeSnapshot
+from ext_proc.translators.base import ResponseTranslator, TranslationError, UpstreamRequest
+from ext_proc.translators.registry import translator_for
+
+log = logging.getLogger("omg.ext_proc.upstream")
+
+_STREAMED = processing_mode_pb2.ProcessingMode(
+    response_body_mode=processing_mode_pb2.ProcessingMode.STREAMED
+)
+
+
+class AttemptState:
+    __slots__ = ("deployment", "endpoint", "model", "response", "stream")
+
+    def __init__(self) -> None:
+        self.deployment: Deployment | None = None
+        self.endpoint = ""
+        self.model = ""
+        self.stream = False
+        self.response: ResponseTranslator | None = None
+
+
+def deployment_for(headers: dict[str, str], snap: RuntimeSnapshot) -> Deployment:
+    deployment = snap.deployments.get(headers.get(ROUTING_HEADER, ""))
+    if deployment is None:
+        raise errors.GatewayError(503, "The selected deployment is no longer configured.",
+                                  "server_error", "deployment_unavailable")
+    return deployment
+
+
+def translate_request(state: AttemptState, raw: bytes) -> UpstreamRequest:
+    deployment = state.deployment
+    assert deployment is not None
+    body = pipeline.parse_json_object(raw)
+    state.model = str(body.get("model", ""))
+    state.stream = body.get("stream") is True
+    translator = translator_for(deployment.provider)
+    try:
+        return translator.request(state.endpoint, body, deployment.target)
+    except TranslationError as exc:
+        raise errors.GatewayError(exc.status, exc.message, "invalid_request_error",
+                                  "unsupported_parameter", exc.param) from None
+
+
+def mutation(sets: list[tuple[str, str]], removes: list[str]) -> pb.HeaderMutation:
+    return pb.HeaderMutation(
+        set_headers=[header_option(k, v) for k, v in sets], remove_headers=removes
+    )
+
+
+async def signed_request_response(state: AttemptState, raw: bytes) -> pb.ProcessingResponse:
+    deployment = state.deployment
+    assert deployment is not None
+    upstream = translate_request(state, raw)
+    headers = {"content-type": "application/json", **dict(upstream.headers)}
+    url = f"{deployment.scheme}://{deployment.host}{upstream.path}"
+    auth = await deployment.auth.headers(method="POST", url=url, headers=headers,
+                                         body=upstream.body)
+    sets = [(":path", upstream.path), *headers.items(), *auth,
+            ("content-length", str(len(upstream.body)))]
+    common = pb.CommonResponse(
+        header_mutation=mutation(sets, [ROUTING_HEADER, "authorization"]),
+        body_mutation=pb.BodyMutation(body=upstream.body),
+    )
+    return pb.ProcessingResponse(request_body=pb.BodyResponse(response=common))
+
+
+def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.ProcessingResponse:
+    deployment = state.deployment
+    assert deployment is not None
+    headers = header_values(http)
+    status = int(headers.get(":status", "0") or 0)
+    translator = translator_for(deployment.provider)
+    response = translator.response(state.endpoint, status, state.stream, state.model)
+    state.response = response
+    sets = [(":status", str(response.status(status))), *response.headers()]
+    reply = pb.ProcessingResponse(
+        response_headers=pb.HeadersResponse(
+            response=pb.CommonResponse(header_mutation=mutation(sets, ["content-length"]))
+        )
+    )
+    if state.stream and 200 <= status < 300:
+        reply.mode_override.CopyFrom(_STREAMED)
+    return reply
+
+
+def response_body_response(state: AttemptState, body: pb.HttpBody) -> pb.ProcessingResponse:
+    assert state.response is not None
+    out = state.response.body(body.body, body.end_of_stream)
+    common = pb.CommonResponse(body_mutation=pb.BodyMutation(body=out))
+    return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
+
+
+async def process_attempt(
+    requests: AsyncIterator[pb.ProcessingRequest], snap: RuntimeSnapshot
+) -> AsyncIterator[pb.ProcessingResponse]:
+    state = AttemptState()
+    async for request in requests:
+        kind = request.WhichOneof("request")
+        try:
+            yield await _step(state, snap, kind, request)
+        except errors.GatewayError as err:
+            yield immediate(err)
+            return
+        except Exception:
+            log.exception("upstream translation failed on %s", kind)
+            yield immediate(errors.internal_error(""))
+            return
+
+
+async def _step(
+    state: AttemptState, snap: RuntimeSnapshot, kind: str | None, request: Any
+) -> pb.ProcessingResponse:
+    if kind == "request_headers":
+        headers = header_values(request.request_headers)
+        state.deployment = deployment_for(headers, snap)
+        path = pipeline.split_path(headers.get(":path", ""))
+        state.endpoint = pipeline.ROUTED_ENDPOINTS.get(path, "")
+        return pb.ProcessingResponse(request_headers=pb.HeadersResponse())
+    if kind == "request_body":
+        return await signed_request_response(state, request.request_body.body)
+    if kind == "response_headers":
+        return response_headers_response(state, request.response_headers)
+    if kind == "response_body":
+        return response_body_response(state, request.response_body)
+    raise errors.GatewayError(500, f"unexpected ext_proc message {kind}", "server_error")
