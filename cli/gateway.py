@@ -52,18 +52,27 @@ def child_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def ext_proc_ports(settings: Settings) -> list[int]:
+    """One port per ext_proc worker, counting up from OMG_EXT_PROC_PORT."""
+    return [settings.ext_proc_port + i for i in range(max(settings.ext_proc_workers, 1))]
+
+
+def ext_proc_spec(settings: Settings, env: dict[str, str], index: int, port: int) -> ChildSpec:
+    name = "ext_proc" if index == 0 else f"ext_proc_{index}"
+    return ChildSpec(name, python_module("ext_proc.main"), tcp_ready("127.0.0.1", port),
+                     {**env, "OMG_EXT_PROC_PORT": str(port)})
+
+
 def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSpec]:
     env = child_env(settings)
-    bootstrap: Path = write_bootstrap(settings, [settings.ext_proc_port])
+    ports = ext_proc_ports(settings)
+    bootstrap: Path = write_bootstrap(settings, ports)
     specs = [
         ChildSpec(
             "control_plane", python_module("control_plane.main"),
             http_ready(f"{settings.admin_url}/healthz"), env,
         ),
-        ChildSpec(
-            "ext_proc", python_module("ext_proc.main"),
-            tcp_ready("127.0.0.1", settings.ext_proc_port), env,
-        ),
+        *(ext_proc_spec(settings, env, index, port) for index, port in enumerate(ports)),
         ChildSpec(
             "envoy",
             [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
