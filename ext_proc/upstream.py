@@ -28,13 +28,16 @@ _STREAMED = processing_mode_pb2.ProcessingMode(
 
 
 class AttemptState:
-    __slots__ = ("deployment", "endpoint", "model", "response", "stream")
+    __slots__ = ("deployment", "endpoint", "model", "response", "stream", "streaming_reply",
+                 "upstream_status")
 
     def __init__(self) -> None:
         self.deployment: Deployment | None = None
         self.endpoint = ""
         self.model = ""
         self.stream = False
+        self.streaming_reply = False
+        self.upstream_status = 0
         self.response: ResponseTranslator | None = None
 
 
@@ -91,21 +94,32 @@ def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.P
     translator = translator_for(deployment.provider)
     response = translator.response(state.endpoint, status, state.stream, state.model)
     state.response = response
-    sets = [(":status", str(response.status(status))), *response.headers()]
+    state.upstream_status = status
+    state.streaming_reply = state.stream and 200 <= status < 300
+    sets = list(response.headers())
+    if state.streaming_reply:
+        sets.append((":status", str(response.status(status))))
+    # A buffered reply's status is set with its body: some providers' bodies decide it.
     reply = pb.ProcessingResponse(
         response_headers=pb.HeadersResponse(
             response=pb.CommonResponse(header_mutation=mutation(sets, ["content-length"]))
         )
     )
-    if state.stream and 200 <= status < 300:
+    if state.streaming_reply:
         reply.mode_override.CopyFrom(_STREAMED)
     return reply
 
 
 def response_body_response(state: AttemptState, body: pb.HttpBody) -> pb.ProcessingResponse:
-    assert state.response is not None
-    out = state.response.body(body.body, body.end_of_stream)
+    response = state.response
+    assert response is not None
+    out = response.body(body.body, body.end_of_stream)
     common = pb.CommonResponse(body_mutation=pb.BodyMutation(body=out))
+    if not state.streaming_reply:
+        status = str(response.status(state.upstream_status))
+        common.header_mutation.CopyFrom(
+            mutation([(":status", status), ("content-length", str(len(out)))], [])
+        )
     return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
 
 

@@ -7,6 +7,8 @@ CRLF pairs as Google sends them; without it a JSON array), AI Studio `embedConte
 `fake_providers.script`. Own knobs besides `mock_provider.knobs`: `x-mock-finish-reason`
 (e.g. `SAFETY`: the candidate comes back with that reason and no content),
 `x-mock-cached-tokens`, `x-mock-reasoning-tokens` (reported in `usageMetadata`).
+`POST /token` is a fake OAuth token endpoint for Vertex service-account keys
+(`fake_providers.google_oauth`).
 Embedding vectors have `outputDimensionality` (default 8) values.
 """
 
@@ -25,6 +27,7 @@ from fake_providers.gemini_validation import (
     validate_embed_content,
     validate_generate_request,
 )
+from fake_providers.google_oauth import token_reply
 from mock_provider.responses import content_deltas, embedding_vector
 
 JSONObject = dict[str, Any]
@@ -62,6 +65,8 @@ def create_app() -> ASGIApp:
 def handle(request: FakeRequest) -> Reply:
     if request.path == "/healthz":
         return Reply(200, "ok")
+    if request.path == "/token" and request.method == "POST":
+        return token_reply(request)
     vertex = VERTEX_PATH.match(request.path)
     match = vertex or AI_STUDIO_PATH.match(request.path)
     if match is None or request.method != "POST":
