@@ -154,16 +154,24 @@ class AnthropicChatStream:
         data = oai.json_or_none(event_data(event))
         if not isinstance(data, dict):
             return b""
-        handler = getattr(self, "_on_" + str(data.get("type")), None)
-        return handler(data) if handler is not None else b""  # ping and future events
+        handlers = {
+            "message_start": self._message_start,
+            "content_block_start": self._block_start,
+            "content_block_delta": self._block_delta,
+            "message_delta": self._message_delta,
+            "message_stop": self._message_stop,
+            "error": self._error,
+        }  # ping, content_block_stop and future event types carry nothing to translate
+        handler = handlers.get(str(data.get("type")))
+        return handler(data) if handler is not None else b""
 
-    def _on_message_start(self, data: JSONObject) -> bytes:
+    def _message_start(self, data: JSONObject) -> bytes:
         message = data.get("message") or {}
         self._writer.response_id = str(message.get("id") or "")
         self._message_usage = dict(message.get("usage") or {})
         return self._writer.delta({"role": "assistant", "content": ""})
 
-    def _on_content_block_start(self, data: JSONObject) -> bytes:
+    def _block_start(self, data: JSONObject) -> bytes:
         block = data.get("content_block") or {}
         if block.get("type") == "tool_use":
             index = len(self._tool_indexes)
@@ -174,7 +182,7 @@ class AnthropicChatStream:
             return self._writer.delta({"content": block["text"]})
         return b""
 
-    def _on_content_block_delta(self, data: JSONObject) -> bytes:
+    def _block_delta(self, data: JSONObject) -> bytes:
         delta = data.get("delta") or {}
         kind = delta.get("type")
         if kind == "text_delta":
@@ -187,17 +195,17 @@ class AnthropicChatStream:
             return self._writer.delta({"tool_calls": [{"index": index, "function": function}]})
         return b""  # signature_delta, citations_delta, empty input_json_delta
 
-    def _on_message_delta(self, data: JSONObject) -> bytes:
+    def _message_delta(self, data: JSONObject) -> bytes:
         self._message_usage.update(data.get("usage") or {})
         reason = anthropic_finish_reason((data.get("delta") or {}).get("stop_reason"))
         return self._writer.delta({}, reason)
 
-    def _on_message_stop(self, data: JSONObject) -> bytes:
+    def _message_stop(self, data: JSONObject) -> bytes:
         self._done = True
         self.usage = anthropic_usage_to_usage(self._message_usage)
         return self._writer.usage(self.usage) + oai.SSE_DONE
 
-    def _on_error(self, data: JSONObject) -> bytes:
+    def _error(self, data: JSONObject) -> bytes:
         self._done = True
         error = data.get("error") or {}
         kind = error.get("type") if isinstance(error.get("type"), str) else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ext_proc.translators.anthropic import AnthropicTranslator
 from ext_proc.translators.base import Translator
+from ext_proc.translators.bedrock import BedrockTranslator
 
 
 class UnknownProvider(KeyError):
@@ -20,6 +21,7 @@ class UnknownProvider(KeyError):
 
 TRANSLATORS: dict[str, Translator] = {
     "anthropic": AnthropicTranslator(),
+    "bedrock": BedrockTranslator(),
 }
 
 
