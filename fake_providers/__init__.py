@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fake_providers import anthropic
+from fake_providers import anthropic, bedrock
 from fake_providers.asgi import ASGIApp
 
 FAKES: dict[str, Callable[[], ASGIApp]] = {
     "anthropic": anthropic.create_app,
+    "bedrock": bedrock.create_app,
 }

@@ -29,7 +29,8 @@ Headers = list[tuple[bytes, bytes]]
 @dataclass(frozen=True, slots=True)
 class Request:
     method: str
-    path: str
+    path: str  # percent-decoded, as ASGI gives it
+    raw_path: str  # as sent (Bedrock model ids may hold an encoded '/')
     query: str
     headers: dict[str, str]  # lower-case names; the last value wins
     body: bytes
@@ -54,8 +55,11 @@ def asgi_app(handle: Handler) -> ASGIApp:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = scope.get("query_string", b"").decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        raw_path = raw_path.partition("?")[0]
         body = await read_body(receive)
-        await handle(Request(scope["method"], scope["path"], query, headers, body), send)
+        request = Request(scope["method"], scope["path"], raw_path, query, headers, body)
+        await handle(request, send)
 
     return app
 
