@@ -55,7 +55,6 @@ from ext_proc.translators.bedrock_response import (
 
 JSONObject = dict[str, Any]
 PROVIDER = "bedrock"
-DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
 TITAN_DIMENSIONS = (256, 512, 1024)
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg",
                  "image/gif": "gif", "image/webp": "webp"}  # fmt: skip
@@ -79,9 +78,10 @@ class BedrockTranslator:
 
     def request(self, endpoint: str, body: dict[str, Any], target: Target) -> UpstreamRequest:
         model = quote(target.upstream_model or str(body.get("model") or ""), safe="")
+        if not model:
+            raise TranslationError("A Bedrock model id is required.", "model")
         headers = (("content-type", "application/json"), ("accept", "application/json"))
         if endpoint == "embeddings":
-            model = model or quote(DEFAULT_EMBEDDING_MODEL, safe="")
             payload = openai_to_titan_embedding(body)
             path = f"{target.base_path}/model/{model}/invoke"
             return UpstreamRequest(path, orjson.dumps(payload), headers)
