@@ -16,7 +16,7 @@ TOP_LEVEL_FIELDS = frozenset(
         "stop_sequences", "stream", "tools", "tool_choice", "metadata", "thinking",
         "service_tier", "container", "mcp_servers",
     }
-)  # fmt: skip
+)
 BLOCK_TYPES = frozenset(
     {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
 )

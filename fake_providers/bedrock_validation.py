@@ -15,11 +15,11 @@ CONVERSE_FIELDS = frozenset(
     {"messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
      "additionalModelRequestFields", "additionalModelResponseFieldPaths", "promptVariables",
      "requestMetadata", "performanceConfig"}
-)  # fmt: skip
+)
 BLOCK_KINDS = frozenset(
     {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent",
      "cachePoint", "reasoningContent"}
-)  # fmt: skip
+)
 TOOL_CHOICES = frozenset({"auto", "any", "tool"})
 IMAGE_FORMATS = frozenset({"png", "jpeg", "gif", "webp"})
 TITAN_FIELDS = frozenset({"inputText", "dimensions", "normalize", "embeddingTypes"})
@@ -142,12 +142,12 @@ def _check_block(block: object, where: str) -> None:
     if kind == "toolUse" and not (
         isinstance(value, dict) and isinstance(value.get("toolUseId"), str)
         and isinstance(value.get("name"), str) and isinstance(value.get("input"), dict)
-    ):  # fmt: skip
+    ):
         raise ValidationError(f"The toolUse block at {where} needs toolUseId, name and input.")
     if kind == "toolResult" and not (
         isinstance(value, dict) and isinstance(value.get("toolUseId"), str)
         and isinstance(value.get("content"), list)
-    ):  # fmt: skip
+    ):
         raise ValidationError(f"The toolResult block at {where} needs toolUseId and content.")
 
 

@@ -52,7 +52,7 @@ HANDLED_PARAMS = frozenset(
         "n", "logprobs", "frequency_penalty", "presence_penalty", "response_format",
         "reasoning_effort",
     }
-)  # fmt: skip
+)
 TOOL_CHOICES = {"auto": {"type": "auto"}, "none": {"type": "none"}, "required": {"type": "any"}}
 
 

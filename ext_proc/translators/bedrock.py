@@ -57,18 +57,18 @@ JSONObject = dict[str, Any]
 PROVIDER = "bedrock"
 TITAN_DIMENSIONS = (256, 512, 1024)
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg",
-                 "image/gif": "gif", "image/webp": "webp"}  # fmt: skip
+                 "image/gif": "gif", "image/webp": "webp"}
 DROPPED_PARAMS = frozenset(
     {"seed", "service_tier", "store", "metadata", "user", "parallel_tool_calls",
      "prompt_cache_key"}
-)  # fmt: skip
+)
 HANDLED_PARAMS = frozenset(
     {
         "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
         "temperature", "top_p", "stop", "tools", "tool_choice", "n", "logprobs",
         "frequency_penalty", "presence_penalty", "response_format",
     }
-)  # fmt: skip
+)
 EMBEDDING_PARAMS = frozenset({"model", "input", "dimensions", "encoding_format"})
 
 
@@ -89,7 +89,7 @@ class BedrockTranslator:
         action = "converse-stream" if body.get("stream") else "converse"
         if body.get("stream"):
             headers = (("content-type", "application/json"),
-                       ("accept", "application/vnd.amazon.eventstream"))  # fmt: skip
+                       ("accept", "application/vnd.amazon.eventstream"))
         path = f"{target.base_path}/model/{model}/{action}"
         return UpstreamRequest(path, orjson.dumps(payload), headers)
 

@@ -26,13 +26,13 @@ WEATHER = {"name": "get_weather", "input_schema": {"type": "object", "properties
 
 
 def post(body: object, headers: dict[str, str] | None = None, path: str = "/v1/messages",
-         raw: bytes | None = None) -> httpx.Response:  # fmt: skip
+         raw: bytes | None = None) -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app())
         async with httpx.AsyncClient(transport=transport, base_url="http://fake") as client:
             content = raw if raw is not None else orjson.dumps(body)
             return await client.post(path, content=content,
-                                     headers=HEADERS if headers is None else headers)  # fmt: skip
+                                     headers=HEADERS if headers is None else headers)
 
     return asyncio.run(go())
 
@@ -58,7 +58,7 @@ def test_missing_api_key_is_a_401_and_the_seen_key_is_echoed() -> None:
     response = post(messages(), {"anthropic-version": "2023-06-01"})
     assert response.status_code == 401
     assert response.json()["error"] == {"type": "authentication_error",
-                                         "message": "x-api-key header is required"}  # fmt: skip
+                                         "message": "x-api-key header is required"}
     assert response.headers["x-mock-saw-auth"] == "none"
     assert post(messages()).headers["x-mock-saw-auth"] == "sk-ant-test"
 
@@ -71,7 +71,7 @@ def test_missing_version_header_is_a_400() -> None:
 
 
 TOOL_USE = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f",
-                                              "input": {}}]}  # fmt: skip
+                                              "input": {}}]}
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ TOOL_USE = {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "n
         (messages(messages=[{"role": "user", "content": [{"type": "image", "source": {
             "type": "base64", "media_type": "image/bmp", "data": "Qk0="}}]}]), "media_type"),
     ],
-)  # fmt: skip
+)
 def test_invalid_requests_get_anthropics_400_error_body(body: object, message: str) -> None:
     response = post(body)
     assert response.status_code == 400
@@ -119,7 +119,7 @@ def test_plain_answer_is_a_message_with_usage() -> None:
     assert (body["stop_reason"], body["stop_sequence"]) == ("end_turn", None)
     assert body["usage"] == {"input_tokens": 2 + 3 + 13 + 3, "output_tokens": 15,
                              "cache_creation_input_tokens": 0,
-                             "cache_read_input_tokens": 0}  # fmt: skip
+                             "cache_read_input_tokens": 0}
 
 
 def test_max_tokens_and_stop_sequences_end_the_reply() -> None:
@@ -144,13 +144,13 @@ def test_tool_call_rules() -> None:
     result_turn = [*ask, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1",
                    "name": "get_weather", "input": {}}]}, {"role": "user", "content": [
                    {"type": "tool_result", "tool_use_id": "t1", "content": "sunny 18C"}]}]
-    answer = post(messages(messages=result_turn, tools=[WEATHER])).json()  # fmt: skip
+    answer = post(messages(messages=result_turn, tools=[WEATHER])).json()
     assert answer["content"][0]["text"] == "Tool result: sunny 18C"
 
 
 def test_stream_follows_anthropics_event_sequence() -> None:
     response = post(messages(stream=True, thinking={"type": "enabled", "budget_tokens": 1024},
-                             max_tokens=2000))  # fmt: skip
+                             max_tokens=2000))
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.content)
     names = [name for name, _ in events]
@@ -190,23 +190,23 @@ TARGET = Target("anthropic", "claude-3-5-haiku-20241022", "/anthropic")
 
 
 def round_trip(body: dict[str, Any], knobs: dict[str, str] | None = None
-               ) -> tuple[int, bytes, Any]:  # fmt: skip
+               ) -> tuple[int, bytes, Any]:
     request = TRANSLATOR.request("chat.completions", {"model": "public", **body}, TARGET)
     headers = {**dict(request.headers), "x-api-key": "k", **(knobs or {})}
     response = post(None, headers, request.path, request.body)
     translated = TRANSLATOR.response("chat.completions", response.status_code,
-                                     bool(body.get("stream")), "public")  # fmt: skip
+                                     bool(body.get("stream")), "public")
     out = feed(translated, response.content, 10)
     return translated.status(response.status_code), out, translated.usage
 
 
 OPENAI_TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters":
-                 WEATHER["input_schema"]}}]  # fmt: skip
+                 WEATHER["input_schema"]}}]
 
 
 def test_round_trip_plain_completion() -> None:
     status, out, usage = round_trip({"messages": [{"role": "system", "content": "Be brief."},
-                                                  *USER], "max_tokens": 50})  # fmt: skip
+                                                  *USER], "max_tokens": 50})
     completion = orjson.loads(out)
     assert status == 200 and completion["model"] == "public"
     assert completion["choices"][0]["message"]["content"] == REPLY
@@ -217,7 +217,7 @@ def test_round_trip_plain_completion() -> None:
 def test_round_trip_tool_call_then_tool_result_with_image() -> None:
     ask = [{"role": "user", "content": [{"type": "text", "text": "get_weather please"},
             {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]
-    status, out, _ = round_trip({"messages": ask, "tools": OPENAI_TOOLS})  # fmt: skip
+    status, out, _ = round_trip({"messages": ask, "tools": OPENAI_TOOLS})
     message = orjson.loads(out)["choices"][0]["message"]
     call = message["tool_calls"][0]
     assert orjson.loads(call["function"]["arguments"])["days"] == 42
@@ -229,7 +229,7 @@ def test_round_trip_tool_call_then_tool_result_with_image() -> None:
 
 def test_round_trip_streamed_tool_call_and_reasoning() -> None:
     body = {"messages": [{"role": "user", "content": "get_weather now"}], "tools": OPENAI_TOOLS,
-            "stream": True, "reasoning_effort": "low"}  # fmt: skip
+            "stream": True, "reasoning_effort": "low"}
     status, out, usage = round_trip(body)
     assert status == 200
     payloads = sse_payloads(out)
@@ -237,7 +237,7 @@ def test_round_trip_streamed_tool_call_and_reasoning() -> None:
     reasoning = "".join(d["delta"].get("reasoning_content", "") for d in deltas)
     assert reasoning == "Thinking about: get_weather now"
     arguments = "".join(call["function"]["arguments"] for d in deltas
-                        for call in d["delta"].get("tool_calls", []))  # fmt: skip
+                        for call in d["delta"].get("tool_calls", []))
     assert orjson.loads(arguments) == {"city": "get_weather now", "days": 42}
     assert deltas[-1]["finish_reason"] == "tool_calls"
     assert payloads[-1] == "[DONE]"

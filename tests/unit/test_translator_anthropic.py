@@ -85,7 +85,7 @@ def test_reasoning_effort_enables_thinking_within_max_tokens() -> None:
 def test_version_header_option_model_fallback_and_stream_flag() -> None:
     target = Target("anthropic", "", "/p", {"anthropic_version": "2024-01-01"})
     request = TRANSLATOR.request("chat.completions", {"model": "m", "messages": USER,
-                                                      "stream": True}, target)  # fmt: skip
+                                                      "stream": True}, target)
     assert request.path == "/p/v1/messages"
     assert ("anthropic-version", "2024-01-01") in request.headers
     body = orjson.loads(request.body)
@@ -98,11 +98,11 @@ def test_system_and_developer_messages_are_hoisted_and_turns_merged() -> None:
         {"role": "user", "content": "a"},
         {"role": "system", "content": [{"type": "text", "text": "Rule two."}]},
         {"role": "user", "content": [{"type": "text", "text": "b"}]},
-    ]})  # fmt: skip
+    ]})
     assert payload["system"] == [{"type": "text", "text": "Rule one."},
-                                 {"type": "text", "text": "Rule two."}]  # fmt: skip
+                                 {"type": "text", "text": "Rule two."}]
     assert payload["messages"] == [{"role": "user", "content": [
-        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]  # fmt: skip
+        {"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]
 
 
 @pytest.mark.parametrize(
@@ -119,12 +119,12 @@ def test_tool_choice_mapping(choice: object, expected: dict[str, Any]) -> None:
     payload = translate({"messages": USER, "tools": tools, "tool_choice": choice})
     assert payload["tool_choice"] == expected
     assert payload["tools"] == [{"name": "f", "input_schema": {"type": "object",
-                                                                "properties": {}}}]  # fmt: skip
+                                                                "properties": {}}}]
 
 
 def test_dropped_params_are_not_sent() -> None:
     payload = translate({"messages": USER, "seed": 1, "store": True, "service_tier": "auto",
-                         "metadata": {"a": "b"}, "n": 1, "logprobs": False})  # fmt: skip
+                         "metadata": {"a": "b"}, "n": 1, "logprobs": False})
     assert set(payload) == {"model", "messages", "max_tokens"}
 
 
@@ -196,11 +196,11 @@ def test_response_fixture_with_thinking_tool_use_and_cache_usage() -> None:
     ("stop_reason", "finish_reason"),
     [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"),
      ("tool_use", "tool_calls"), ("refusal", "content_filter"), ("pause_turn", "stop")],
-)  # fmt: skip
+)
 def test_every_stop_reason_maps_to_a_finish_reason(stop_reason: str, finish_reason: str) -> None:
     message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "c",
                "content": [{"type": "text", "text": "hi"}], "stop_reason": stop_reason,
-               "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 1}}  # fmt: skip
+               "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 1}}
     response = TRANSLATOR.response("chat.completions", 200, False, "m")
     out = orjson.loads(response.body(orjson.dumps(message), True))
     assert out["choices"][0]["finish_reason"] == finish_reason
@@ -247,7 +247,7 @@ def test_stream_error_event_becomes_an_openai_error_without_done() -> None:
     data = (b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1",'
             b'"usage":{"input_tokens":1,"output_tokens":1}}}\n\n'
             b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
-            b'"message":"Overloaded"}}\n\n')  # fmt: skip
+            b'"message":"Overloaded"}}\n\n')
     payloads = sse_payloads(translate_stream(data))
     assert payloads[-1]["error"]["message"] == "Overloaded"
     assert payloads[-1]["error"]["code"] == "overloaded_error"

@@ -82,7 +82,7 @@ def test_converse_request_fixture() -> None:
          "/b/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3Ainference-profile%2F"
          "us.meta.llama3-1-8b-instruct-v1%3A0/converse-stream"),
     ],
-)  # fmt: skip
+)
 def test_stream_path_encodes_the_model_id_whole(model: str, path: str) -> None:
     options = {"include_usage": True}
     body = {"model": "m", "messages": USER, "stream": True, "stream_options": options}
@@ -94,7 +94,7 @@ def test_stream_path_encodes_the_model_id_whole(model: str, path: str) -> None:
 
 def test_minimal_request_has_no_optional_sections() -> None:
     assert translate({"messages": USER}) == {"messages": [{"role": "user", "content": [
-        {"text": "Hello there"}]}]}  # fmt: skip
+        {"text": "Hello there"}]}]}
 
 
 def test_tool_choice_mapping_and_none_drops_tool_config() -> None:
@@ -111,7 +111,7 @@ def test_tool_choice_mapping_and_none_drops_tool_config() -> None:
 def test_tool_history_needs_tool_definitions() -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     history = [*USER, {"role": "assistant", "tool_calls": [call]},
-               {"role": "tool", "tool_call_id": "c1", "content": "done"}]  # fmt: skip
+               {"role": "tool", "tool_call_id": "c1", "content": "done"}]
     assert rejected({"messages": history}).param == "tools"
     assert rejected({"messages": history, "tools": TOOLS, "tool_choice": "none"}).param == (
         "tool_choice"
@@ -123,7 +123,7 @@ def test_tool_history_needs_tool_definitions() -> None:
 
 def test_dropped_params_are_not_sent() -> None:
     payload = translate({"messages": USER, "user": "u", "seed": 3, "parallel_tool_calls": True,
-                         "store": False, "n": 1})  # fmt: skip
+                         "store": False, "n": 1})
     assert set(payload) == {"messages"}
 
 
@@ -204,11 +204,11 @@ def test_converse_response_fixture() -> None:
     [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"),
      ("tool_use", "tool_calls"), ("guardrail_intervened", "content_filter"),
      ("content_filtered", "content_filter")],
-)  # fmt: skip
+)
 def test_every_stop_reason_maps_to_a_finish_reason(stop_reason: str, finish_reason: str) -> None:
     body = {"output": {"message": {"role": "assistant", "content": [{"text": "x"}]}},
             "stopReason": stop_reason, "usage": {"inputTokens": 2, "outputTokens": 1,
-                                                 "totalTokens": 3}}  # fmt: skip
+                                                 "totalTokens": 3}}
     response = TRANSLATOR.response("chat.completions", 200, False, "m")
     out = orjson.loads(response.body(orjson.dumps(body), True))
     assert out["choices"][0]["finish_reason"] == finish_reason
@@ -244,7 +244,7 @@ def test_stream_fixture_translates_to_openai_chunks_with_usage_last() -> None:
     assert choice_deltas(payloads) == case["openai_deltas"]
     assert payloads[-2] == {"id": "chatcmpl-fixed", "object": "chat.completion.chunk",
                             "created": 1_700_000_000, "model": "my-claude", "choices": [],
-                            "usage": case["openai_usage"]}  # fmt: skip
+                            "usage": case["openai_usage"]}
     assert payloads[-1] == "[DONE]"
     assert response.usage is not None and response.usage.cached_tokens == 5
 
@@ -292,7 +292,7 @@ def test_stream_without_metadata_still_ends_with_usage_and_done() -> None:
 
 @pytest.mark.parametrize(("endpoint", "stream"), [("chat.completions", False),
                                                   ("chat.completions", True),
-                                                  ("embeddings", False)])  # fmt: skip
+                                                  ("embeddings", False)])
 def test_error_bodies_keep_the_message_and_map_the_status(endpoint: str, stream: bool) -> None:
     for case in fixture("bedrock", "errors.json")["cases"]:
         response = TRANSLATOR.response(endpoint, case["status"], stream, "m")
