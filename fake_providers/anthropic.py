@@ -183,16 +183,17 @@ class Answer:
 
     def _block_events(self, index: int, block: JSONObject, chunks: int | None) -> list[bytes]:
         kind = block["type"]
+        empty: JSONObject
+        deltas: list[JSONObject]
         if kind == "text":
-            empty, deltas = {"type": "text", "text": ""}, [
-                {"type": "text_delta", "text": piece}
-                for piece in script.word_chunks(block["text"], chunks)
-            ]
+            empty = {"type": "text", "text": ""}
+            pieces = script.word_chunks(block["text"], chunks)
+            deltas = [{"type": "text_delta", "text": piece} for piece in pieces]
         elif kind == "thinking":
-            empty, deltas = {"type": "thinking", "thinking": ""}, [
-                {"type": "thinking_delta", "thinking": piece}
-                for piece in script.word_chunks(block["thinking"], chunks)
-            ] + [{"type": "signature_delta", "signature": block["signature"]}]
+            empty = {"type": "thinking", "thinking": ""}
+            pieces = script.word_chunks(block["thinking"], chunks)
+            deltas = [{"type": "thinking_delta", "thinking": piece} for piece in pieces]
+            deltas.append({"type": "signature_delta", "signature": block["signature"]})
         else:
             empty = {**block, "input": {}}
             raw = orjson.dumps(block["input"]).decode()

@@ -219,6 +219,7 @@ class Converse:
 
     def _block_frames(self, index: int, block: JSONObject, chunks: int | None) -> list[bytes]:
         frames: list[bytes] = []
+        deltas: list[JSONObject]
         if "toolUse" in block:  # text blocks start with their first delta, as Bedrock does
             use = block["toolUse"]
             start = {"toolUse": {"toolUseId": use["toolUseId"], "name": use["name"]}}

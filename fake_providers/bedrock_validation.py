@@ -174,7 +174,9 @@ def _check_tool_config(config: object, uses_tools: bool) -> None:
                 "content blocks."
             )
         return
-    tools = config.get("tools") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ValidationError("The toolConfig field must be an object.")
+    tools = config.get("tools")
     if not isinstance(tools, list) or not tools:
         raise ValidationError("The toolConfig.tools field must hold at least one tool.")
     for index, tool in enumerate(tools):
@@ -184,7 +186,7 @@ def _check_tool_config(config: object, uses_tools: bool) -> None:
             raise ValidationError(f"toolConfig.tools.{index}.toolSpec.name is required.")
         if not isinstance(schema.get("json"), dict):
             raise ValidationError(f"toolConfig.tools.{index}.toolSpec.inputSchema is required.")
-    choice = config.get("toolChoice")  # type: ignore[union-attr]
+    choice = config.get("toolChoice")
     if choice is not None and not (isinstance(choice, dict) and _one_of(choice, TOOL_CHOICES)):
         raise ValidationError("toolConfig.toolChoice must set exactly one of auto, any, tool.")
 

@@ -280,6 +280,6 @@ class TitanEmbeddings:
         vector = response.get("embedding") if isinstance(response, dict) else None
         if not isinstance(vector, list):
             return oai.error_object(502, "Unreadable response from the bedrock provider.", None)
-        tokens = _int(response.get("inputTextTokenCount"))  # type: ignore[union-attr]
+        tokens = _int(response.get("inputTextTokenCount"))
         self.usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
         return orjson.dumps(oai.embeddings_list(self._model, [vector], tokens, "float"))
