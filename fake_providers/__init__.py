@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fake_providers import gemini, openai_compat
+from fake_providers import anthropic, bedrock, gemini, openai_compat
 from fake_providers.asgi import ASGIApp
 
 FAKES: dict[str, Callable[[], ASGIApp]] = {}
@@ -20,3 +20,5 @@ FAKES["vertex"] = gemini.create_app
 # OpenAI-compatible family: one parameterised fake.
 for _flavor in openai_compat.FLAVORS:
     FAKES[_flavor] = openai_compat.app_factory(_flavor)
+FAKES["anthropic"] = anthropic.create_app
+FAKES["bedrock"] = bedrock.create_app

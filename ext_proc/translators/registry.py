@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ext_proc.translators.anthropic import AnthropicTranslator
 from ext_proc.translators.base import Translator
+from ext_proc.translators.bedrock import BedrockTranslator
 from ext_proc.translators.gemini import GeminiTranslator
 from ext_proc.translators.openai_compat import PROFILES, OpenAICompatTranslator
 
@@ -22,6 +24,8 @@ def _build() -> dict[str, Translator]:
     # OpenAI-compatible family: openai, azure, mistral, groq, openrouter, cerebras.
     for name, profile in PROFILES.items():
         translators[name] = OpenAICompatTranslator(profile)
+    translators["anthropic"] = AnthropicTranslator()
+    translators["bedrock"] = BedrockTranslator()
     return translators
 
 
