@@ -15,6 +15,7 @@ class ProviderSetup:
     options: dict[str, str] = field(default_factory=dict)
     credential: str = ""
     saw_auth_prefix: str = ""  # what the fake must have seen in its auth header
+    embedding_model: str = ""  # upstream model for embeddings when chat models cannot embed
 
 
 def service_account_json(token_uri: str) -> str:
@@ -49,6 +50,7 @@ def provider_setup(provider: str, fake_url: str) -> ProviderSetup:
                                 service_account_json(f"{fake_url}/token"), "Bearer ya29.fake-"),
         "anthropic": ProviderSetup("", {"anthropic_version": "2023-06-01"}, bearer, bearer),
         "bedrock": ProviderSetup("", {"region": "us-east-1"}, AWS_CREDENTIAL,
-                                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
+                                 "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/",
+                                 embedding_model="amazon.titan-embed-text-v2:0"),
     }
     return setups[provider]

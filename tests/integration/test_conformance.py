@@ -50,6 +50,7 @@ class Deployed:
     model: str
     deployment_id: str
     saw_auth_prefix: str
+    embedding_model: str
 
 
 @pytest.fixture(scope="session")
@@ -78,14 +79,26 @@ def providers(gateway: Gateway) -> Iterator[dict[str, Deployed]]:
 def deploy(admin: httpx.Client, provider: str, fake_url: str) -> Deployed:
     setup = provider_setup(provider, fake_url)
     model = f"conf-{provider}"
+    deployment_id = add_model(admin, provider, fake_url, model, f"{provider}-model")
+    embedding_model = model
+    if setup.embedding_model:
+        embedding_model = f"{model}-embeddings"
+        add_model(admin, provider, fake_url, embedding_model, setup.embedding_model)
+    return Deployed(model, deployment_id, setup.saw_auth_prefix, embedding_model)
+
+
+def add_model(
+    admin: httpx.Client, provider: str, fake_url: str, model: str, upstream_model: str
+) -> str:
+    setup = provider_setup(provider, fake_url)
     assert admin.post("/api/v1/models", json={"name": model}).status_code == 201
     response = admin.post("/api/v1/deployments", json={
         "name": f"{model}-fake", "model": model, "provider": provider,
-        "base_url": fake_url + setup.base_path, "upstream_model": f"{provider}-model",
+        "base_url": fake_url + setup.base_path, "upstream_model": upstream_model,
         "api_key": setup.credential, "options": setup.options,
     })
     assert response.status_code == 201, response.text
-    return Deployed(model, response.json()["id"], setup.saw_auth_prefix)
+    return str(response.json()["id"])
 
 
 def _ports(deployed: dict[str, Deployed], gateway: Gateway) -> list[int]:
@@ -135,7 +148,7 @@ def check_chat_stream(gateway: Gateway, d: Deployed) -> None:
 
 
 def check_embeddings(gateway: Gateway, d: Deployed) -> None:
-    result = gateway.client().embeddings.create(model=d.model, input="hello embeddings")
+    result = gateway.client().embeddings.create(model=d.embedding_model, input="hello embeddings")
     assert len(result.data) == 1 and len(result.data[0].embedding) > 0
 
 
