@@ -88,8 +88,7 @@ def deployment_from_proto(
 ) -> Deployment:
     scheme, host, base_path = base_url_split(d.base_url)
     options = dict(d.options)
-    auth = build_auth(d.provider, d.credential, options.get("region", ""),
-                      {} if tokens is None else tokens)
+    auth = build_auth(d.provider, d.credential, options, {} if tokens is None else tokens)
     passthrough = d.provider in PASSTHROUGH_PROVIDERS
     return Deployment(
         d.id, d.name, d.model, d.provider, d.cluster, d.upstream_model, d.weight, d.priority,

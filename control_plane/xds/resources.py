@@ -70,7 +70,22 @@ def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
         }
     if is_translated(dep.provider):
         cluster["typed_extension_protocol_options"] = {PROTOCOL_OPTIONS: translating_options()}
+    if dep.options.get("health_check_path"):
+        cluster["health_checks"] = [active_health_check(dep)]
+        cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 0}}
     return cluster
+
+
+def active_health_check(dep: config_pb2.Deployment) -> dict[str, Any]:
+    """Envoy probes the upstream itself (e.g. an on-prem Cerebras cluster's health URL)."""
+    return {
+        "timeout": "2s",
+        "interval": dep.options.get("health_check_interval", "10s"),
+        "unhealthy_threshold": 2,
+        "healthy_threshold": 1,
+        "http_health_check": {"path": dep.options["health_check_path"],
+                              "host": host_header(dep)},
+    }
 
 
 def translating_options() -> dict[str, Any]:

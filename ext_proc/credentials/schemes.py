@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ext_proc.credentials.gcp import TokenSource
@@ -67,10 +68,16 @@ class UpstreamAuth:
 
 
 def build_auth(
-    provider: str, secret: str, region: str, tokens: dict[str, TokenSource]
+    provider: str, secret: str, options: Mapping[str, str], tokens: dict[str, TokenSource]
 ) -> UpstreamAuth:
-    """`tokens` caches GCP token sources by secret so a config update keeps cached tokens."""
+    """`tokens` caches GCP token sources by secret so a config update keeps cached tokens.
+
+    Azure takes its key in `api-key`, or an Entra ID token as a bearer (`auth=entra`).
+    """
     scheme = scheme_for(provider)
+    if provider == "azure" and options.get("auth") == "entra":
+        scheme = BEARER
+    region = options.get("region", "")
     if not secret:
         return UpstreamAuth(scheme, "")
     if scheme == AWS_SIGV4:

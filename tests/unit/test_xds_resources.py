@@ -306,3 +306,15 @@ def test_translated_route_keeps_routing_header_and_path() -> None:
     assert list(first.request_headers_to_remove) == []
     assert first.route.prefix_rewrite == ""
     assert first.route.host_rewrite_literal == "api.anthropic.com"
+
+
+def test_health_check_only_when_a_path_is_configured() -> None:
+    plain = dep("d1", "http://10.0.0.5:8000/v1", provider="cerebras")
+    (cluster,) = build_clusters([plain])
+    assert not cluster.health_checks
+    checked = dep("d2", "http://10.0.0.5:8000/v1", provider="cerebras")
+    checked.options["health_check_path"] = "/health"
+    (cluster,) = build_clusters([checked])
+    [check] = cluster.health_checks
+    assert check.http_health_check.path == "/health"
+    assert check.http_health_check.host == "10.0.0.5:8000"
