@@ -50,8 +50,11 @@ async def one(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[st
 
 
 async def measure(
-    url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int
+    url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int,
+    time_cap_s: float,
 ) -> TtftResult:
+    """``total`` requests by ``concurrency`` workers, stopping early after ``time_cap_s``."""
+    deadline = time.monotonic() + time_cap_s
     samples: list[float] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -63,7 +66,7 @@ async def measure(
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         async def worker() -> None:
             nonlocal errors
-            while not queue.empty():
+            while not queue.empty() and time.monotonic() < deadline:
                 queue.get_nowait()
                 try:
                     samples.append(await one(client, url, body, all_headers))
@@ -71,11 +74,12 @@ async def measure(
                     errors += 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    ms = [s * 1000 for s in samples]
+    ms = [s * 1000 for s in samples[concurrency:]]  # the first wave also opens connections
     return TtftResult(len(samples) + errors, errors, percentile(ms, 50), percentile(ms, 99))
 
 
 def run_ttft(
-    url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int
+    url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int,
+    time_cap_s: float = 15.0,
 ) -> TtftResult:
-    return asyncio.run(measure(url, body, headers, concurrency, total))
+    return asyncio.run(measure(url, body, headers, concurrency, total, time_cap_s))
