@@ -1,7 +1,9 @@
-"""A durable queue of usage records on local disk (SQLite), so none is lost.
+"""A durable queue of usage batches on local disk (SQLite), so no record is lost.
 
-Records go to the spool before they are sent, and leave it only once the control plane has
-acknowledged them: a control-plane outage or an ext_proc restart loses nothing.
+Records reach the spool before they are sent and leave it only once the control plane has
+acknowledged them: a control-plane outage or an ext_proc restart loses nothing. One row holds
+one serialized batch, so the disk work per flush is one insert and, on acknowledgement, one
+delete, whatever the number of records.
 """
 
 from __future__ import annotations
@@ -19,29 +21,25 @@ class UsageSpool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS spool ("
-            " seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT UNIQUE, payload BLOB)"
+            "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "payload BLOB NOT NULL)"
         )
 
     def add(self, records: list[usage_pb2.UsageRecord]) -> None:
-        rows = [(r.request_id, r.SerializeToString()) for r in records]
-        with self._db:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO spool (request_id, payload) VALUES (?, ?)", rows
-            )
+        if records:
+            payload = usage_pb2.UsageBatch(records=records).SerializeToString()
+            self._db.execute("INSERT INTO batches (payload) VALUES (?)", (payload,))
 
-    def oldest(self, limit: int) -> list[tuple[int, usage_pb2.UsageRecord]]:
-        rows = self._db.execute(
-            "SELECT seq, payload FROM spool ORDER BY seq LIMIT ?", (limit,)
-        ).fetchall()
-        return [(seq, usage_pb2.UsageRecord.FromString(payload)) for seq, payload in rows]
+    def oldest(self) -> tuple[int, usage_pb2.UsageBatch] | None:
+        row = self._db.execute("SELECT seq, payload FROM batches ORDER BY seq LIMIT 1").fetchone()
+        return None if row is None else (row[0], usage_pb2.UsageBatch.FromString(row[1]))
 
-    def remove(self, seqs: list[int]) -> None:
-        with self._db:
-            self._db.executemany("DELETE FROM spool WHERE seq = ?", [(s,) for s in seqs])
+    def remove(self, seq: int) -> None:
+        self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+    def record_count(self) -> int:
+        rows = self._db.execute("SELECT payload FROM batches").fetchall()
+        return sum(len(usage_pb2.UsageBatch.FromString(p).records) for (p,) in rows)
 
     def close(self) -> None:
         self._db.close()

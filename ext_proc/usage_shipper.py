@@ -40,31 +40,39 @@ class UsageShipper:
             await self.flush_once()
 
     async def flush_once(self) -> None:
-        await self._persist_pending()
-        while await self._send_oldest():
+        while await self._send_oldest(await self._persist_and_peek()):
             pass
 
-    async def _persist_pending(self) -> None:
-        if self._pending:
-            records, self._pending = self._pending, []
-            await asyncio.to_thread(self._spool.add, records)
+    def _take_pending(self) -> list[usage_pb2.UsageRecord]:
+        """On the event loop (submit appends there too): at most one batch."""
+        records, self._pending = self._pending[:BATCH_SIZE], self._pending[BATCH_SIZE:]
+        return records
 
-    async def _send_oldest(self) -> bool:
-        """Send one batch; True when a full batch went and more may wait."""
-        batch = await asyncio.to_thread(self._spool.oldest, BATCH_SIZE)
-        if not batch:
+    async def _persist_and_peek(self) -> tuple[int, usage_pb2.UsageBatch] | None:
+        """Spool what is pending and return the oldest batch, in one worker-thread hop."""
+        records = self._take_pending()
+
+        def work() -> tuple[int, usage_pb2.UsageBatch] | None:
+            self._spool.add(records)
+            return self._spool.oldest()
+
+        return await asyncio.to_thread(work)
+
+    async def _send_oldest(self, oldest: tuple[int, usage_pb2.UsageBatch] | None) -> bool:
+        """Send one batch; True when it was acknowledged and more may wait."""
+        if oldest is None:
             return False
-        request = usage_pb2.UsageBatch(records=[record for _, record in batch])
+        seq, batch = oldest
         try:
-            await self._stub.Report(request, timeout=10)
+            await self._stub.Report(batch, timeout=10)
         except grpc.aio.AioRpcError as exc:
-            self._note_failure(exc, len(batch))
+            self._note_failure(exc, len(batch.records))
             return False
-        await asyncio.to_thread(self._spool.remove, [seq for seq, _ in batch])
+        await asyncio.to_thread(self._spool.remove, seq)
         if self._backoff:
             log.info("usage delivery resumed")
         self._backoff = 0.0
-        return len(batch) == BATCH_SIZE
+        return True
 
     def _note_failure(self, exc: grpc.aio.AioRpcError, count: int) -> None:
         if not self._backoff:
@@ -76,6 +84,9 @@ class UsageShipper:
         self._backoff = min(MAX_BACKOFF_SECONDS, max(0.2, self._backoff * 2))
 
     async def close(self) -> None:
-        await self._persist_pending()
+        """On shutdown: everything pending goes to disk; one last delivery is tried."""
+        oldest = await self._persist_and_peek()
+        while self._pending:
+            oldest = await self._persist_and_peek()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._send_oldest(), 2)
+            await asyncio.wait_for(self._send_oldest(oldest), 2)
