@@ -36,6 +36,7 @@ class AdminApi:
     ) -> httpx.Response:
         token = self.admin_token if token is None else token
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", {}))
         return await self.client.request(method, path, headers=headers, **kwargs)
 
     async def ok(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
