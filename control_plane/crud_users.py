@@ -166,10 +166,19 @@ async def load_caller(
     platform = (
         await role_permissions(session, user.platform_role) if user.platform_role else frozenset()
     )
-    memberships = (await session.exec(
-        select(models.Membership).where(models.Membership.user_id == user.id)
+    rows = (await session.exec(
+        select(models.Membership.tenant_id, models.Membership.role,
+               models.RolePermission.permission)
+        .join(models.RolePermission, models.RolePermission.role == models.Membership.role,
+              isouter=True)
+        .where(models.Membership.user_id == user.id)
     )).all()
-    roles = {m.tenant_id: (m.role, await role_permissions(session, m.role)) for m in memberships}
+    granted: dict[str, tuple[str, set[str]]] = {}
+    for tenant_id, role, permission in rows:
+        _, permissions = granted.setdefault(tenant_id, (role, set()))
+        if permission:
+            permissions.add(permission)
+    roles = {t: (role, frozenset(perms)) for t, (role, perms) in granted.items()}
     personal = (await session.exec(
         select(models.Tenant.id).where(models.Tenant.personal_user_id == user.id)
     )).first()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from control_plane.crud_tenants import PERSONAL_PREFIX
 
 T = TypeVar("T")
 
-NAME = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+
+def as_utc(value: datetime) -> datetime:
+    """Times are UTC: a time without an offset (SQLite keeps none) is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
+NAME = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
 
 
 class Page(BaseModel, Generic[T]):
@@ -43,7 +52,7 @@ class TenantPublic(BaseModel):
     id: str
     name: str
     personal_user_id: str | None
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ModelCreate(BaseModel):
@@ -61,7 +70,7 @@ class ModelPublic(BaseModel):
     id: str
     name: str
     owned_by: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class DeploymentCreate(BaseModel):
@@ -109,12 +118,12 @@ class DeploymentPublic(BaseModel):
     priority: int
     timeout_s: float
     enabled: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class UsagePublic(BaseModel):
     request_id: str
-    created_at: datetime
+    created_at: Timestamp
     tenant_id: str
     api_key_id: str
     model: str

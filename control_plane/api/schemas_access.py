@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from control_plane.api.schemas import NAME
+from control_plane.api.schemas import NAME, Timestamp
 
 USER_NAME = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 
@@ -34,13 +33,13 @@ class UserPublic(BaseModel):
     email: str
     platform_role: str | None
     disabled: bool
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class TokenPublic(BaseModel):
@@ -48,10 +47,10 @@ class TokenPublic(BaseModel):
     user_id: str
     name: str
     prefix: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
 
 
 class TokenCreated(TokenPublic):
@@ -74,7 +73,7 @@ class MembershipPublic(BaseModel):
     user_id: str
     user_name: str
     role: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class PermissionPublic(BaseModel):
@@ -106,7 +105,7 @@ class MePublic(BaseModel):
 
 class AuditPublic(BaseModel):
     id: str
-    created_at: datetime
+    created_at: Timestamp
     actor_id: str
     actor_name: str
     tenant_id: str | None

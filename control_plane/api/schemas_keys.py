@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from control_plane.api.schemas import NAME
+from control_plane.api.schemas import NAME, NAME_PATTERN, Timestamp
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 Limit = Field(default=None, ge=1, description="requests (or tokens) per minute; none: no limit")
@@ -15,7 +13,7 @@ Limit = Field(default=None, ge=1, description="requests (or tokens) per minute; 
 class KeyTermsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
     allowed_models: list[str] = Field(default_factory=list, description="empty: every model")
     rpm_limit: int | None = Limit
     tpm_limit: int | None = Limit
@@ -35,8 +33,8 @@ class KeyUpdate(BaseModel):
     """Only the fields sent change."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    expires_at: datetime | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    expires_at: Timestamp | None = None
     allowed_models: list[str] | None = None
     rpm_limit: int | None = Limit
     tpm_limit: int | None = Limit
@@ -59,11 +57,11 @@ class KeyPublic(BaseModel):
     allowed_models: list[str]
     rpm_limit: int | None
     tpm_limit: int | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    previous_expires_at: datetime | None = Field(
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
+    previous_expires_at: Timestamp | None = Field(
         description="after a rotation with grace: until when the old secret works"
     )
 
@@ -91,4 +89,4 @@ class KeyPolicyPublic(BaseModel):
     max_rpm: int | None
     max_tpm: int | None
     allowed_models: list[str]
-    updated_at: datetime
+    updated_at: Timestamp

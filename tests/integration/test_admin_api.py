@@ -112,6 +112,7 @@ async def test_lists_paginate_in_a_stable_order(admin_api: AdminApi) -> None:
             break
         offset += 2
     assert seen == [f"k{i}" for i in range(5)]
+    assert page["data"][0]["created_at"].endswith("Z"), "times read back are UTC on every backend"
     bad = await admin_api.call("GET", "/api/v1/tenants/page-t/keys", params={"limit": 0})
     assert bad.status_code == 422 and bad.json()["error"]["param"] == "limit"
 
