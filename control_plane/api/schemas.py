@@ -18,6 +18,7 @@ def as_utc(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[datetime, AfterValidator(as_utc)]
+Provider = Literal["openai"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
 NAME = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
@@ -77,7 +78,7 @@ class DeploymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
     model: str = Field(min_length=1, description="public model name it serves")
-    provider: Literal["openai"] = "openai"
+    provider: Provider = "openai"
     base_url: HttpUrl = Field(description="e.g. https://api.openai.com/v1")
     upstream_model: str = ""
     api_key: str = Field(default="", description="provider credential; stored encrypted")
@@ -94,7 +95,7 @@ class DeploymentUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = Field(default=None, min_length=1)
-    provider: Literal["openai"] | None = None
+    provider: Provider | None = None
     base_url: HttpUrl | None = None
     upstream_model: str | None = None
     api_key: str | None = None
