@@ -81,3 +81,16 @@ def test_an_undeclared_or_doubly_declared_route_is_reported() -> None:
     assert len(problems) == 4
     assert any("/undeclared declares 0" in p for p in problems)
     assert any("/twice declares 2" in p for p in problems)
+
+
+def test_openapi_and_docs_are_served_and_describe_every_route() -> None:
+    from fastapi.testclient import TestClient
+
+    from control_plane.api.access import route_rules
+    from control_plane.app import create_app
+
+    client = TestClient(create_app(sessions=None, hub=None, cipher=None, ads=None))
+    spec = client.get("/openapi.json").json()
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert documented == set(route_rules(ROUTERS))
+    assert client.get("/docs").status_code == 200
