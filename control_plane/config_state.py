@@ -5,6 +5,7 @@ A diff sends only what changed, so revoking one key among 100k sends one delete.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -54,6 +55,37 @@ def key_to_proto(key: models.ApiKey) -> config_pb2.ApiKey:
     )
 
 
+PREVIOUS_SUFFIX = ":previous"
+
+
+def previous_key_to_proto(key: models.ApiKey, now_ms: int) -> config_pb2.ApiKey | None:
+    """The secret replaced by a rotation, as its own key until the grace period ends.
+
+    ext_proc indexes keys by hash and checks expiry on every request, so the grace period
+    needs nothing from it: this entry simply expires.
+    """
+    grace_end = epoch_ms(key.previous_expires_at)
+    if not key.previous_key_hash or grace_end <= now_ms:
+        return None
+    key_end = epoch_ms(key.expires_at)
+    proto = key_to_proto(key)
+    proto.id = f"{key.id}{PREVIOUS_SUFFIX}"
+    proto.key_hash = key.previous_key_hash
+    proto.expires_at_ms = min(grace_end, key_end) if key_end else grace_end
+    return proto
+
+
+def keys_to_protos(keys: Iterable[models.ApiKey], now_ms: int) -> dict[str, config_pb2.ApiKey]:
+    """By id; a key comes before its previous secret, so an update applies in that order."""
+    protos: dict[str, config_pb2.ApiKey] = {}
+    for key in keys:
+        protos[key.id] = key_to_proto(key)
+        previous = previous_key_to_proto(key, now_ms)
+        if previous is not None:
+            protos[previous.id] = previous
+    return protos
+
+
 def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> config_pb2.Deployment:
     return config_pb2.Deployment(
         id=dep.id,
@@ -93,7 +125,7 @@ async def load_state(session: AsyncSession, cipher: CredentialCipher) -> Gateway
         await session.exec(select(models.Deployment).where(col(models.Deployment.enabled)))
     ).all()
     return GatewayState(
-        keys={k.id: key_to_proto(k) for k in keys},
+        keys=keys_to_protos(keys, epoch_ms(datetime.now(UTC))),
         deployments={d.id: deployment_to_proto(d, cipher) for d in deployments},
         models={m.name: model_to_proto(m) for m in gateway_models},
     )

@@ -1,18 +1,20 @@
-"""Database writes and reads behind the admin API. Keyword-only, no HTTP here."""
+"""Database writes and reads behind the admin API: shared helpers, models and deployments.
+
+Keyword-only, no HTTP here. Every mutation writes its audit event in its own transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from control_plane import models
+from control_plane import audit, models
+from control_plane.audit import AuditContext
 from control_plane.config_hub import bump_revision
 from control_plane.crypto import CredentialCipher, fingerprint
-from omg_common.keys import hash_secret, new_secret, visible_prefix
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -25,6 +27,14 @@ class Conflict(ValueError):
     pass
 
 
+class Invalid(ValueError):
+    """A field value the schema accepts but the current data does not (422)."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 async def page(
     session: AsyncSession, statement: Any, *, limit: int, offset: int
 ) -> tuple[Sequence[Any], bool]:
@@ -32,11 +42,32 @@ async def page(
     return rows[:limit], len(rows) > limit
 
 
+def label(table: type[SQLModel]) -> str:
+    return str(table.__tablename__).replace("_", " ")  # type: ignore[attr-defined]
+
+
 async def get_or_404(session: AsyncSession, table: type[Row], id_: str) -> Row:
     row = await session.get(table, id_)
     if row is None:
-        raise NotFound(f"{table.__name__} {id_!r} not found")
+        raise NotFound(f"{label(table)} {id_!r} not found")
     return row
+
+
+async def get_by_ref(session: AsyncSession, table: type[Row], ref: str) -> Row:
+    """A row by id, else by its unique name."""
+    row = await session.get(table, ref)
+    if row is None:
+        found = await session.exec(select(table).where(table.name == ref))  # type: ignore[attr-defined]
+        row = found.first()
+    if row is None:
+        raise NotFound(f"{label(table)} {ref!r} not found")
+    return row
+
+
+async def ensure_unique_name(session: AsyncSession, table: type[SQLModel], name: str) -> None:
+    found = await session.exec(select(table).where(table.name == name))  # type: ignore[attr-defined]
+    if found.first() is not None:
+        raise Conflict(f"{label(table)} {name!r} already exists")
 
 
 async def save_config(session: AsyncSession, *rows: SQLModel) -> None:
@@ -47,90 +78,101 @@ async def save_config(session: AsyncSession, *rows: SQLModel) -> None:
     await session.commit()
 
 
-async def create_tenant(session: AsyncSession, *, name: str) -> models.Tenant:
-    if (await session.exec(select(models.Tenant).where(models.Tenant.name == name))).first():
-        raise Conflict(f"tenant {name!r} already exists")
-    tenant = models.Tenant(name=name)
-    await save_config(session, tenant)
-    return tenant
+def apply_changes(row: SQLModel, changes: dict[str, Any]) -> None:
+    for name, value in changes.items():
+        setattr(row, name, value)
 
 
-async def create_model(session: AsyncSession, *, name: str, owned_by: str) -> models.GatewayModel:
-    found = await session.exec(select(models.GatewayModel).where(models.GatewayModel.name == name))
-    if found.first():
-        raise Conflict(f"model {name!r} already exists")
+async def ensure_models_exist(session: AsyncSession, names: Sequence[str], param: str) -> None:
+    if not names:
+        return
+    found = await session.exec(
+        select(models.GatewayModel.name).where(models.GatewayModel.name.in_(names))  # type: ignore[attr-defined]
+    )
+    missing = sorted(set(names) - set(found.all()))
+    if missing:
+        raise Invalid(f"unknown models: {missing}", param)
+
+
+async def create_model(
+    session: AsyncSession, *, ctx: AuditContext, name: str, owned_by: str
+) -> models.GatewayModel:
+    await ensure_unique_name(session, models.GatewayModel, name)
     model = models.GatewayModel(name=name, owned_by=owned_by)
+    audit.record(session, ctx, action="model.create", target=model, after=audit.snapshot(model))
     await save_config(session, model)
     return model
 
 
+async def update_model(
+    session: AsyncSession, *, ctx: AuditContext, model: models.GatewayModel,
+    changes: dict[str, Any],
+) -> models.GatewayModel:
+    before = audit.snapshot(model)
+    apply_changes(model, changes)
+    audit.record(session, ctx, action="model.update", target=model, before=before,
+                 after=audit.snapshot(model))
+    await save_config(session, model)
+    return model
+
+
+async def delete_model(
+    session: AsyncSession, *, ctx: AuditContext, model: models.GatewayModel
+) -> None:
+    used = await session.exec(
+        select(models.Deployment).where(models.Deployment.public_model == model.name)
+    )
+    if used.first() is not None:
+        raise Conflict(f"model {model.name!r} still has deployments; delete them first")
+    audit.record(session, ctx, action="model.delete", target=model, before=audit.snapshot(model))
+    await session.delete(model)
+    await bump_revision(session)
+    await session.commit()
+
+
 async def create_deployment(
-    session: AsyncSession, *, cipher: CredentialCipher, api_key: str, model: str, **fields: Any
+    session: AsyncSession, *, ctx: AuditContext, cipher: CredentialCipher, api_key: str,
+    model: str, **fields: Any,
 ) -> models.Deployment:
     found = await session.exec(select(models.GatewayModel).where(models.GatewayModel.name == model))
     if not found.first():
         raise NotFound(f"model {model!r} not found; create it first")
-    taken = await session.exec(
-        select(models.Deployment).where(models.Deployment.name == fields["name"])
-    )
-    if taken.first():
-        raise Conflict(f"deployment {fields['name']!r} already exists")
+    await ensure_unique_name(session, models.Deployment, fields["name"])
     deployment = models.Deployment(
         public_model=model,
         credential_encrypted=cipher.encrypt(api_key),
         credential_fingerprint=fingerprint(api_key),
         **fields,
     )
+    audit.record(session, ctx, action="deployment.create", target=deployment,
+                 after=audit.snapshot(deployment))
     await save_config(session, deployment)
     return deployment
 
 
-async def delete_deployment(session: AsyncSession, *, deployment_id: str) -> None:
-    deployment = await get_or_404(session, models.Deployment, deployment_id)
+async def update_deployment(
+    session: AsyncSession, *, ctx: AuditContext, cipher: CredentialCipher,
+    deployment: models.Deployment, changes: dict[str, Any], api_key: str | None,
+) -> models.Deployment:
+    before = audit.snapshot(deployment)
+    if "public_model" in changes:
+        await ensure_models_exist(session, [changes["public_model"]], "model")
+    apply_changes(deployment, changes)
+    if api_key is not None:
+        deployment.credential_encrypted = cipher.encrypt(api_key)
+        deployment.credential_fingerprint = fingerprint(api_key)
+    deployment.updated_at = models.utcnow()
+    audit.record(session, ctx, action="deployment.update", target=deployment, before=before,
+                 after=audit.snapshot(deployment))
+    await save_config(session, deployment)
+    return deployment
+
+
+async def delete_deployment(
+    session: AsyncSession, *, ctx: AuditContext, deployment: models.Deployment
+) -> None:
+    audit.record(session, ctx, action="deployment.delete", target=deployment,
+                 before=audit.snapshot(deployment))
     await session.delete(deployment)
     await bump_revision(session)
     await session.commit()
-
-
-async def create_api_key(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    name: str,
-    expires_at: datetime | None = None,
-    allowed_models: list[str] | None = None,
-    secret: str | None = None,
-) -> tuple[models.ApiKey, str]:
-    await get_or_404(session, models.Tenant, tenant_id)
-    secret = secret or new_secret()
-    key = models.ApiKey(
-        tenant_id=tenant_id,
-        name=name,
-        prefix=visible_prefix(secret),
-        key_hash=hash_secret(secret),
-        expires_at=expires_at,
-        allowed_models=allowed_models or [],
-    )
-    await save_config(session, key)
-    return key, secret
-
-
-async def revoke_api_key(session: AsyncSession, *, key_id: str) -> models.ApiKey:
-    key = await get_or_404(session, models.ApiKey, key_id)
-    if key.revoked_at is None:
-        key.revoked_at = models.utcnow()
-        await save_config(session, key)
-    return key
-
-
-async def create_admin_token(session: AsyncSession, *, name: str, secret: str) -> None:
-    session.add(models.AdminToken(name=name, token_hash=hash_secret(secret)))
-    await session.commit()
-
-
-async def admin_token_valid(session: AsyncSession, secret: str) -> bool:
-    statement = select(models.AdminToken).where(
-        models.AdminToken.token_hash == hash_secret(secret),
-        col(models.AdminToken.revoked_at).is_(None),
-    )
-    return (await session.exec(statement)).first() is not None

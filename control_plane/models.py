@@ -24,6 +24,8 @@ def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
 class Tenant(SQLModel, table=True):
     id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True)
     name: str = Field(unique=True, index=True)
+    # Set on a user's personal tenant: it lives and dies with that user.
+    personal_user_id: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -35,21 +37,18 @@ class ApiKey(SQLModel, table=True):
     name: str
     prefix: str
     key_hash: str = Field(unique=True, index=True)
+    # A personal key belongs to this user's membership in the tenant; a service key has none.
+    user_id: str | None = Field(default=None, foreign_key="user.id", index=True)
     allowed_models: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    # The secret replaced by the last rotation, still valid until `previous_expires_at`.
+    previous_key_hash: str | None = Field(default=None, index=True)
+    previous_expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-
-
-class AdminToken(SQLModel, table=True):
-    __tablename__ = "admin_token"
-
-    id: str = Field(default_factory=lambda: new_id("adm"), primary_key=True)
-    name: str
-    token_hash: str = Field(unique=True, index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
-    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class GatewayModel(SQLModel, table=True):
@@ -75,12 +74,103 @@ class Deployment(SQLModel, table=True):
     credential_encrypted: str = ""
     credential_fingerprint: str = ""
     options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    # The environment variable the credential came from (config as code writes it back).
+    api_key_env: str = ""
     weight: int = 1
     priority: int = 0
     timeout_s: float = 600.0
     enabled: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class User(SQLModel, table=True):
+    id: str = Field(default_factory=lambda: new_id("usr"), primary_key=True)
+    name: str = Field(unique=True, index=True)
+    email: str = ""
+    # A platform role (scope "platform") grants its permissions everywhere.
+    platform_role: str | None = Field(default=None, foreign_key="role.name")
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Permission(SQLModel, table=True):
+    name: str = Field(primary_key=True)  # e.g. "keys:write"
+    scope: str  # "tenant": grantable by tenant roles; "platform": platform roles only
+    description: str = ""
+
+
+class Role(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    scope: str  # "tenant" or "platform"
+    description: str = ""
+    builtin: bool = True
+
+
+class RolePermission(SQLModel, table=True):
+    __tablename__ = "role_permission"
+
+    role: str = Field(foreign_key="role.name", primary_key=True)
+    permission: str = Field(foreign_key="permission.name", primary_key=True)
+
+
+class Membership(SQLModel, table=True):
+    tenant_id: str = Field(foreign_key="tenant.id", primary_key=True)
+    user_id: str = Field(foreign_key="user.id", primary_key=True, index=True)
+    role: str = Field(foreign_key="role.name")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class PersonalAccessToken(SQLModel, table=True):
+    """How admin API callers authenticate; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "pat"
+
+    id: str = Field(default_factory=lambda: new_id("pat"), primary_key=True)
+    user_id: str = Field(foreign_key="user.id", index=True)
+    name: str
+    prefix: str
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class KeyPolicy(SQLModel, table=True):
+    """Limits on the keys of a tenant (user_id None) or of one user in it. None: no limit."""
+
+    __tablename__ = "key_policy"
+
+    id: str = Field(default_factory=lambda: new_id("kpl"), primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    user_id: str | None = Field(default=None, foreign_key="user.id")
+    max_keys: int | None = None
+    max_rpm: int | None = None
+    max_tpm: int | None = None
+    allowed_models: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: written in the transaction of the mutation it describes, never changed."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_created_at", "created_at", "id"),)
+
+    id: str = Field(default_factory=lambda: new_id("aud"), primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    actor_id: str = Field(index=True)
+    actor_name: str = ""
+    tenant_id: str | None = Field(default=None, index=True)
+    action: str = Field(index=True)  # e.g. "key.create"
+    target_type: str
+    target_id: str
+    before: dict | None = Field(default=None, sa_column=Column(JSON))  # type: ignore[type-arg]
+    after: dict | None = Field(default=None, sa_column=Column(JSON))  # type: ignore[type-arg]
+    source_ip: str = ""
+    request_id: str = ""
 
 
 class UsageRecord(SQLModel, table=True):

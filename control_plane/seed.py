@@ -1,4 +1,5 @@
-"""First-start seeding for the embedded default: a demo tenant, key, model and admin token."""
+"""First-start seeding for the embedded default: the role catalog, a platform admin (its token
+in `<home>/admin.token`), and a demo tenant, key and model."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from control_plane import crud, models
+from control_plane import crud, crud_keys, crud_tenants, crud_users, models
+from control_plane.audit import SYSTEM
+from control_plane.catalog_sync import sync_catalog
 from control_plane.crypto import CredentialCipher
-from omg_common.keys import ADMIN_TOKEN_PREFIX, new_secret
+from control_plane.rbac_catalog import PLATFORM_ADMIN_ROLE
 
 DEMO_TENANT = "demo"
 DEMO_MODEL = "mock-gpt"
+ADMIN_USER = "admin"
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,25 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text + "\n")
 
 
+async def ensure_platform_admin(session: AsyncSession) -> models.User:
+    """The bootstrap platform admin user (created once, as `admin`)."""
+    found = await session.exec(select(models.User).where(models.User.name == ADMIN_USER))
+    user = found.first()
+    if user is None:
+        user = await crud_users.create_user(session, ctx=SYSTEM, name=ADMIN_USER,
+                                            platform_role=PLATFORM_ADMIN_ROLE)
+    return user
+
+
 async def ensure_admin_token(session: AsyncSession, home: Path) -> str:
+    """A valid token of the platform admin in `<home>/admin.token`; a new one if it is not."""
     path = home / "admin.token"
     if path.exists():
         token = path.read_text().strip()
-        if await crud.admin_token_valid(session, token):
+        if await crud_users.authenticate(session, token) is not None:
             return token
-    token = new_secret(ADMIN_TOKEN_PREFIX)
-    await crud.create_admin_token(session, name="omg-up bootstrap", secret=token)
+    user = await ensure_platform_admin(session)
+    _, token = await crud_users.create_pat(session, ctx=SYSTEM, user=user, name="omg-up bootstrap")
     write_private(path, token)
     return token
 
@@ -45,17 +60,19 @@ async def ensure_admin_token(session: AsyncSession, home: Path) -> str:
 async def ensure_demo(
     session: AsyncSession, home: Path, cipher: CredentialCipher, mock_base_url: str
 ) -> str | None:
-    """Seed once (when no tenant exists). Returns the demo key's secret, or None if seeded."""
-    if (await session.exec(select(models.Tenant))).first() is not None:
+    """Seed once (when no shared tenant exists). Returns the demo key's secret, or None."""
+    shared = select(models.Tenant).where(col(models.Tenant.personal_user_id).is_(None))
+    if (await session.exec(shared)).first() is not None:
         path = home / "demo.key"
         return path.read_text().strip() if path.exists() else None
-    tenant = await crud.create_tenant(session, name=DEMO_TENANT)
-    await crud.create_model(session, name=DEMO_MODEL, owned_by="omg-mock")
+    tenant = await crud_tenants.create_tenant(session, ctx=SYSTEM, name=DEMO_TENANT)
+    await crud.create_model(session, ctx=SYSTEM, name=DEMO_MODEL, owned_by="omg-mock")
     await crud.create_deployment(
-        session, cipher=cipher, api_key="", model=DEMO_MODEL, name="mock-gpt-local",
+        session, ctx=SYSTEM, cipher=cipher, api_key="", model=DEMO_MODEL, name="mock-gpt-local",
         base_url=mock_base_url, upstream_model="", provider="openai",
     )
-    _, secret = await crud.create_api_key(session, tenant_id=tenant.id, name="demo")
+    _, secret = await crud_keys.create_api_key(session, ctx=SYSTEM, tenant_id=tenant.id,
+                                               name="demo")
     write_private(home / "demo.key", secret)
     return secret
 
@@ -63,6 +80,8 @@ async def ensure_demo(
 async def seed(
     session: AsyncSession, home: Path, cipher: CredentialCipher, mock_base_url: str
 ) -> SeedResult:
+    await session.run_sync(lambda sync_session: sync_catalog(sync_session.connection()))
+    await session.commit()
     admin = await ensure_admin_token(session, home)
     demo = await ensure_demo(session, home, cipher, mock_base_url)
     return SeedResult(demo_key=demo or "", admin_token=admin)

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from control_plane.models import UsageRecord
+from control_plane.config_state import PREVIOUS_SUFFIX
+from control_plane.models import ApiKey, UsageRecord
 from protos import usage_pb2
 
 _COPIED = (
@@ -20,8 +21,14 @@ _COPIED = (
 )
 
 
+def key_id_of(api_key_id: str) -> str:
+    """A request made with a rotated key's previous secret is billed to that key."""
+    return api_key_id.removesuffix(PREVIOUS_SUFFIX)
+
+
 def record_row(record: usage_pb2.UsageRecord) -> dict[str, Any]:
     row = {name: getattr(record, name) for name in _COPIED}
+    row["api_key_id"] = key_id_of(record.api_key_id)
     row["created_at"] = datetime.fromtimestamp(record.created_at_ms / 1000, UTC)
     row["ttft_ms"] = record.ttft_ms if record.stream and record.ttft_ms else None
     return row
@@ -48,5 +55,30 @@ async def store_usage(session: AsyncSession, records: Sequence[usage_pb2.UsageRe
     if fresh:
         # ON CONFLICT DO NOTHING still guards against a concurrent writer of the same ids.
         await session.execute(_insert_ignoring_duplicates(session.bind.dialect.name), fresh)
+        await touch_keys(session, last_used_by_key(fresh))
     await session.commit()
     return len(fresh)
+
+
+def last_used_by_key(rows: Sequence[dict[str, Any]]) -> dict[str, datetime]:
+    latest: dict[str, datetime] = {}
+    for row in rows:
+        key_id, at = row["api_key_id"], row["created_at"]
+        if key_id and (key_id not in latest or at > latest[key_id]):
+            latest[key_id] = at
+    return latest
+
+
+async def touch_keys(session: AsyncSession, latest: dict[str, datetime]) -> None:
+    """`api_key.last_used_at` for a whole batch in one executemany UPDATE, off the hot path."""
+    if not latest:
+        return
+    table = ApiKey.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("key_id"))
+        .where(or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")))
+        .values(last_used_at=bindparam("used_at"))
+    )
+    params = [{"key_id": k, "used_at": at} for k, at in latest.items()]
+    await session.execute(statement, params)

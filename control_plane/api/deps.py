@@ -1,4 +1,4 @@
-"""FastAPI dependencies: a database session, the config hub, and the admin caller."""
+"""FastAPI dependencies: a database session, the config hub, the caller and its audit context."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from control_plane import crud
+from control_plane import crud_users
+from control_plane.access import Caller
+from control_plane.audit import AuditContext
 from control_plane.config_hub import ConfigHub
 from control_plane.crypto import CredentialCipher
 
@@ -36,16 +38,33 @@ HubDep = Annotated[ConfigHub, Depends(get_hub)]
 CipherDep = Annotated[CredentialCipher, Depends(get_cipher)]
 
 
-async def require_admin(
+async def get_caller(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    if credentials is None or not await crud.admin_token_valid(session, credentials.credentials):
+) -> Caller:
+    """The user behind the personal access token (Authorization: Bearer <token>)."""
+    found = await crud_users.authenticate(session, credentials.credentials) if credentials else None
+    if found is None:
         raise HTTPException(
             status_code=401,
-            detail="A valid admin token is required (Authorization: Bearer <token>).",
+            detail="A valid personal access token is required (Authorization: Bearer <token>); "
+                   "it may have expired or been revoked.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    token, user = found
+    return await crud_users.load_caller(session, user, token.id)
 
 
-AdminDep = Depends(require_admin)
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_audit_context(request: Request, caller: CallerDep) -> AuditContext:
+    return AuditContext(
+        actor_id=caller.user_id,
+        actor_name=caller.user_name,
+        source_ip=request.client.host if request.client else "",
+        request_id=getattr(request.state, "request_id", ""),
+    )
+
+
+AuditDep = Annotated[AuditContext, Depends(get_audit_context)]

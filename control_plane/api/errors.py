@@ -8,10 +8,12 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from control_plane.crud import Conflict, NotFound
+from control_plane.crud import Conflict, Invalid, NotFound
+from control_plane.key_policy import PolicyViolation
 
 _TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
           409: "conflict_error", 422: "invalid_request_error", 429: "rate_limit_error"}
+_CODES = {401: "invalid_token", 403: "permission_denied", 404: "not_found"}
 
 
 def error_response(
@@ -32,7 +34,8 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers,
+                          code=_CODES.get(exc.status_code))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -54,8 +57,20 @@ async def _conflict(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, str(exc), code="conflict")
 
 
+async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Invalid)
+    return error_response(422, f"{exc.param}: {exc}", param=exc.param, code="validation_error")
+
+
+async def _policy_violation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PolicyViolation)
+    return error_response(403, str(exc), param=exc.param, code="key_policy_violation")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(Conflict, _conflict)
+    app.add_exception_handler(Invalid, _invalid)
+    app.add_exception_handler(PolicyViolation, _policy_violation)

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from control_plane.crud_tenants import PERSONAL_PREFIX
 
 T = TypeVar("T")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Times are UTC: a time without an offset (SQLite keeps none) is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 Provider = Literal[
     "openai", "azure", "anthropic", "bedrock", "vertex", "gemini", "mistral", "groq",
     "openrouter", "cerebras",
 ]
 
-NAME = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$"
+NAME = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list in a stable order; ask for the next with offset + limit."""
+
     data: list[T]
     limit: int
     offset: int
@@ -27,11 +40,23 @@ class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
 
+    @field_validator("name")
+    @classmethod
+    def not_personal(cls, name: str) -> str:
+        if name.startswith(PERSONAL_PREFIX):
+            raise ValueError(f"names starting with {PERSONAL_PREFIX!r} are kept for users")
+        return name
+
+
+class TenantUpdate(TenantCreate):
+    pass
+
 
 class TenantPublic(BaseModel):
     id: str
     name: str
-    created_at: datetime
+    personal_user_id: str | None
+    created_at: Timestamp
 
 
 class ModelCreate(BaseModel):
@@ -40,11 +65,16 @@ class ModelCreate(BaseModel):
     owned_by: str = "omg"
 
 
+class ModelUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owned_by: str
+
+
 class ModelPublic(BaseModel):
     id: str
     name: str
     owned_by: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class DeploymentCreate(BaseModel):
@@ -65,10 +95,29 @@ class DeploymentCreate(BaseModel):
         description="provider options: azure api_version/deployment, bedrock region, "
         "vertex project/location, anthropic anthropic_version",
     )
+    api_key_env: str = Field(default="", max_length=200,
+                             description="the environment variable it came from, if any")
     weight: int = Field(default=1, ge=0, le=1000)
     priority: int = Field(default=0, ge=0, le=100)
     timeout_s: float = Field(default=600.0, gt=0, le=3600)
     enabled: bool = True
+
+
+class DeploymentUpdate(BaseModel):
+    """Only the fields sent change; `api_key` replaces the credential."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = Field(default=None, min_length=1)
+    provider: Provider | None = None
+    base_url: HttpUrl | None = None
+    upstream_model: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = Field(default=None, max_length=200)
+    options: dict[str, str] | None = None
+    weight: int | None = Field(default=None, ge=0, le=1000)
+    priority: int | None = Field(default=None, ge=0, le=100)
+    timeout_s: float | None = Field(default=None, gt=0, le=3600)
+    enabled: bool | None = None
 
 
 class DeploymentPublic(BaseModel):
@@ -80,40 +129,17 @@ class DeploymentPublic(BaseModel):
     upstream_model: str
     options: dict[str, str]
     credential_fingerprint: str
+    api_key_env: str
     weight: int
     priority: int
     timeout_s: float
     enabled: bool
-    created_at: datetime
-
-
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tenant_id: str
-    name: str = NAME
-    expires_at: datetime | None = None
-    allowed_models: list[str] = Field(default_factory=list)
-
-
-class KeyPublic(BaseModel):
-    id: str
-    tenant_id: str
-    name: str
-    prefix: str
-    allowed_models: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-
-class KeyCreated(KeyPublic):
-    secret: str = Field(description="shown once; only its hash is stored")
+    created_at: Timestamp
 
 
 class UsagePublic(BaseModel):
     request_id: str
-    created_at: datetime
+    created_at: Timestamp
     tenant_id: str
     api_key_id: str
     model: str

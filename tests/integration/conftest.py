@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,21 +19,11 @@ from cli.gateway import gateway_specs, prepare
 from cli.stack import Stack
 from omg_common.settings import Settings
 from tests.conftest import free_port
+from tests.integration.admin_api import admin_api  # noqa: F401  (a fixture)
+from tests.integration.databases import pg_server, postgres_url  # noqa: F401  (fixtures)
 
 # Small enough to test the 413 path quickly; the default is 8 MiB.
 TEST_MAX_BODY_BYTES = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import pgserver
-
-    data_dir = tmp_path_factory.mktemp("pgdata")
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    server.psql("CREATE DATABASE omg_test;")
-    socket_dir = server.get_uri().split("host=", 1)[1]
-    yield f"postgresql+asyncpg://postgres@/omg_test?host={socket_dir}"
-    server.cleanup()
 
 
 def make_settings(home: Path, database_url: str) -> Settings:

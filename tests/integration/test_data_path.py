@@ -221,16 +221,16 @@ def test_hot_added_deployment_reaches_new_upstream_with_its_credential(gateway: 
 
 def test_revoked_key_is_refused_within_two_seconds(gateway: Gateway) -> None:
     with gateway.admin() as admin:
-        tenant_id = admin.get("/api/v1/tenants").json()["data"][0]["id"]
-        created = admin.post("/api/v1/keys", json={"tenant_id": tenant_id, "name": "short-lived"})
+        created = admin.post("/api/v1/tenants/demo/keys", json={"name": "short-lived"})
         assert created.status_code == 201
         key = created.json()
         assert key["secret"].startswith("omg-") and key["prefix"] == key["secret"][:12]
-        listed = admin.get("/api/v1/keys").json()["data"]
+        listed = admin.get("/api/v1/tenants/demo/keys").json()["data"]
         assert all("secret" not in k and "key_hash" not in k for k in listed)
         client = gateway.client(api_key=key["secret"])
         wait_for(lambda: _try_chat(gateway, "mock-gpt", client), timeout=5)
-        assert admin.post(f"/api/v1/keys/{key['id']}/revoke").status_code == 200
+        revoked = admin.post(f"/api/v1/tenants/demo/keys/{key['id']}/revoke")
+        assert revoked.status_code == 200
     revoked_at = time.monotonic()
     wait_for(lambda: _is_refused(client), timeout=2.0)
     assert time.monotonic() - revoked_at < 2.0

@@ -1,0 +1,95 @@
+"""`omg models|deployments`: public model names and the upstreams that serve them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import LimitOpt, OffsetOpt, OutputOpt, admin, fail, page_params
+from cli.output import Output, show
+from omg_common.providers import PROVIDERS
+
+models_app = typer.Typer(help="Public model names clients ask for.", no_args_is_help=True)
+deployments_app = typer.Typer(help="Upstreams that serve a model.", no_args_is_help=True)
+
+MODEL_COLUMNS = ["id", "name", "owned_by", "created_at"]
+DEPLOYMENT_COLUMNS = ["id", "name", "model", "provider", "base_url", "weight", "priority",
+                      "enabled"]
+
+
+@models_app.command("list")
+def models_list(
+    limit: LimitOpt = 100, offset: OffsetOpt = 0, output: OutputOpt = Output.table
+) -> None:
+    """List public models."""
+    show(admin("GET", "/api/v1/models", params=page_params(limit, offset)), MODEL_COLUMNS,
+         output)
+
+
+@models_app.command("create")
+def models_create(
+    name: str, owned_by: Annotated[str, typer.Option(help="shown in /v1/models")] = "omg",
+    output: OutputOpt = Output.table,
+) -> None:
+    """Create a public model name."""
+    body = {"name": name, "owned_by": owned_by}
+    show(admin("POST", "/api/v1/models", json=body), MODEL_COLUMNS, output)
+
+
+@models_app.command("delete")
+def models_delete(name: str) -> None:
+    """Delete a public model (it must have no deployments)."""
+    admin("DELETE", f"/api/v1/models/{name}")
+    typer.echo(f"deleted model {name}")
+
+
+@deployments_app.command("list")
+def deployments_list(
+    limit: LimitOpt = 100, offset: OffsetOpt = 0, output: OutputOpt = Output.table
+) -> None:
+    """List deployments (credentials are never shown, only a fingerprint)."""
+    show(admin("GET", "/api/v1/deployments", params=page_params(limit, offset)),
+         DEPLOYMENT_COLUMNS, output)
+
+
+@deployments_app.command("create")
+def deployments_create(
+    name: Annotated[str, typer.Option(help="unique deployment name")],
+    model: Annotated[str, typer.Option(help="public model name it serves")],
+    base_url: Annotated[str, typer.Option(help="e.g. https://api.openai.com/v1")],
+    api_key: Annotated[str, typer.Option(
+        envvar="OMG_PROVIDER_API_KEY", help="provider credential (or OMG_PROVIDER_API_KEY)"
+    )] = "",
+    upstream_model: Annotated[str, typer.Option(help="model name the provider expects")] = "",
+    provider: Annotated[str, typer.Option(help=", ".join(PROVIDERS))] = "openai",
+    option: Annotated[list[str] | None, typer.Option(
+        help="provider option KEY=VALUE, repeatable (e.g. region=us-east-1)")] = None,
+    weight: Annotated[int, typer.Option(help="share of traffic among equals")] = 1,
+    priority: Annotated[int, typer.Option(help="lower is tried first")] = 0,
+    timeout_s: Annotated[float, typer.Option(help="upstream timeout")] = 600.0,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Create a deployment; its credential is stored encrypted."""
+    body = {"name": name, "model": model, "base_url": base_url, "api_key": api_key,
+            "upstream_model": upstream_model, "provider": provider,
+            "options": parse_options(option or []), "weight": weight, "priority": priority,
+            "timeout_s": timeout_s}
+    show(admin("POST", "/api/v1/deployments", json=body), DEPLOYMENT_COLUMNS, output)
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--option takes KEY=VALUE, got {pair!r}")
+        options[key] = value
+    return options
+
+
+@deployments_app.command("delete")
+def deployments_delete(deployment: str) -> None:
+    """Delete a deployment (by id or name)."""
+    admin("DELETE", f"/api/v1/deployments/{deployment}")
+    typer.echo(f"deleted {deployment}")
