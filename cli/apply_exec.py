@@ -13,8 +13,8 @@ from cli.config_file import PERSONAL_PREFIX, GatewayConfig, membership_key, poli
 from cli.plan import Change
 from omg_common.settings import Settings
 
-DEPLOYMENT_FIELDS = ("name", "model", "provider", "base_url", "upstream_model", "weight",
-                     "priority", "timeout_s", "enabled", "api_key_env")
+DEPLOYMENT_FIELDS = ("name", "model", "provider", "base_url", "upstream_model", "options",
+                     "weight", "priority", "timeout_s", "enabled", "api_key_env")
 
 
 def _deployment(row: dict[str, Any]) -> dict[str, Any]:

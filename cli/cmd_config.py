@@ -12,6 +12,7 @@ from omg_common.providers import PROVIDERS
 
 models_app = typer.Typer(help="Public model names clients ask for.", no_args_is_help=True)
 deployments_app = typer.Typer(help="Upstreams that serve a model.", no_args_is_help=True)
+providers_app = typer.Typer(help="Provider catalogs.", no_args_is_help=True)
 
 MODEL_COLUMNS = ["id", "name", "owned_by", "created_at"]
 DEPLOYMENT_COLUMNS = ["id", "name", "model", "provider", "base_url", "weight", "priority",
@@ -93,3 +94,22 @@ def deployments_delete(deployment: str) -> None:
     """Delete a deployment (by id or name)."""
     admin("DELETE", f"/api/v1/deployments/{deployment}")
     typer.echo(f"deleted {deployment}")
+
+
+@providers_app.command("sync")
+def providers_sync(
+    provider: Annotated[str, typer.Argument(help="provider whose catalog to import: openrouter")],
+    template: Annotated[str, typer.Option(
+        "--from", help="a deployment of that provider (id or name): base URL and credential")],
+    prefix: Annotated[str, typer.Option(help="prepended to every imported model name")] = "",
+    output: OutputOpt = Output.table,
+) -> None:
+    """Import the provider's model catalog: one model and one deployment per entry (rerunnable)."""
+    result = admin("POST", f"/api/v1/providers/{provider}/sync",
+                   json={"deployment": template, "prefix": prefix})
+    if output is Output.json:
+        show(result, [], output)
+        return
+    typer.echo(f"created {len(result['created'])}, already present {len(result['existing'])}")
+    for name in result["created"]:
+        typer.echo(f"  + {name}")

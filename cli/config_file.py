@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from control_plane.crypto import fingerprint
 
@@ -43,7 +43,16 @@ class DeploymentSpec(_Spec):
     base_url: str
     upstream_model: str = ""
     api_key: str = Field(default="", description="a ${ENV_VAR} reference (or a literal)")
+    options: dict[str, str] = Field(default_factory=dict)
     weight: int = 1
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _scalars_as_text(cls, value: Any) -> Any:
+        # YAML reads `api_version: 2024-10-21` as a date; options are text for the provider.
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
+        return value
     priority: int = 0
     timeout_s: float = 600.0
     enabled: bool = True

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from sqlmodel import col, select
 
-from control_plane import crud, models
+from control_plane import crud, models, provider_sync
 from control_plane.api.access import require
 from control_plane.api.deps import AuditDep, CipherDep, HubDep, SessionDep
 from control_plane.api.paging import Limit, Offset, list_page, public
@@ -19,6 +19,8 @@ from control_plane.api.schemas import (
     ModelPublic,
     ModelUpdate,
     Page,
+    ProviderSync,
+    ProviderSyncResult,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -118,3 +120,23 @@ async def delete_deployment(
     row = await crud.get_by_ref(session, models.Deployment, deployment)
     await crud.delete_deployment(session, ctx=ctx, deployment=row)
     await hub.refresh()
+
+
+@router.post("/providers/{provider}/sync", response_model=ProviderSyncResult,
+             dependencies=[require("deployments:write")])
+async def sync_provider_catalog(
+    provider: str, body: ProviderSync, session: SessionDep, hub: HubDep, cipher: CipherDep,
+    ctx: AuditDep,
+) -> ProviderSyncResult:
+    """Import the provider's model catalog: a model and a deployment per catalog entry."""
+    template = await crud.get_by_ref(session, models.Deployment, body.deployment)
+    if template.provider != provider:
+        raise HTTPException(422, f"deployment {template.name!r} is a {template.provider} "
+                                 f"deployment, not {provider}")
+    try:
+        result = await provider_sync.sync_catalog_models(
+            session, ctx=ctx, cipher=cipher, template=template, prefix=body.prefix)
+    except provider_sync.SyncError as exc:
+        raise HTTPException(502, str(exc)) from None
+    await hub.refresh()
+    return ProviderSyncResult(created=result.created, existing=result.existing)

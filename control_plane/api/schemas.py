@@ -156,3 +156,14 @@ class UsagePublic(BaseModel):
     reasoning_tokens: int
     latency_ms: float
     ttft_ms: float | None
+
+
+class ProviderSync(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deployment: str = Field(min_length=1, description="template deployment (id or name)")
+    prefix: str = Field(default="", max_length=100, description="prepended to model names")
+
+
+class ProviderSyncResult(BaseModel):
+    created: list[str]
+    existing: list[str]

@@ -84,7 +84,10 @@ def test_apply_then_export_round_trip_with_dry_run_and_prune(
     ours: dict[str, list[dict[str, Any]]] = {
         "models": [{"name": f"cac-model-{b}", "owned_by": "cac"}],
         "deployments": [{"name": f"cac-dep-{b}", "model": f"cac-model-{b}",
-                         "base_url": "http://127.0.0.1:9/v1", "api_key": "${CAC_KEY}"}],
+                         "base_url": "http://127.0.0.1:9/v1", "api_key": "${CAC_KEY}"},
+                        {"name": f"cac-bedrock-{b}", "model": f"cac-model-{b}",
+                         "provider": "bedrock", "base_url": "http://127.0.0.1:9",
+                         "api_key": "${CAC_KEY}", "options": {"region": "eu-west-1"}}],
         "users": [{"name": f"cac-user-{b}", "email": "cac@example.com"}],
         "tenants": [{"name": f"cac-tenant-{b}"}],
         "memberships": [{"tenant": f"cac-tenant-{b}", "user": f"cac-user-{b}",
@@ -100,20 +103,22 @@ def test_apply_then_export_round_trip_with_dry_run_and_prune(
     dry = omg(gateway, tmp_path, "apply", "-f", str(path), "--dry-run", CAC_KEY="sk-cac-1")
     assert dry.exit_code == 0, dry.output
     assert f"+ deployment cac-dep-{b}" in dry.stdout and "Dry run" in dry.stdout
-    assert "Plan: 7 to create, 0 to update, 0 to delete." in dry.stdout
+    assert "Plan: 8 to create, 0 to update, 0 to delete." in dry.stdout
     applied = omg(gateway, tmp_path, "apply", "-f", str(path), CAC_KEY="sk-cac-1")
-    assert applied.exit_code == 0 and "Applied 7 changes." in applied.stdout, applied.output
+    assert applied.exit_code == 0 and "Applied 8 changes." in applied.stdout, applied.output
     again = omg(gateway, tmp_path, "apply", "-f", str(path), CAC_KEY="sk-cac-1")
     assert again.stdout.strip() == "No changes."
 
     exported = omg(gateway, tmp_path, "export").stdout
     assert "api_key: ${CAC_KEY}" in exported and "sk-cac-1" not in exported
+    assert "region: eu-west-1" in exported  # provider options round-trip too
     round_trip = omg(gateway, tmp_path, "apply", "--dry-run", "-f", "-", stdin=exported)
     assert round_trip.exit_code == 0
     assert round_trip.stdout.splitlines()[0] == "No changes."
 
     rotated = omg(gateway, tmp_path, "apply", "-f", str(path), "--dry-run", CAC_KEY="sk-cac-2")
     assert f"~ deployment cac-dep-{b} (api_key: (changed))" in rotated.stdout
+    assert f"~ deployment cac-bedrock-{b} (api_key: (changed))" in rotated.stdout
 
     document["memberships"] = current["memberships"]
     document["tenants"] = current["tenants"]

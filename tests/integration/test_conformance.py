@@ -230,3 +230,48 @@ def test_provider_errors_are_openai_format(
     assert info.value.status_code == 429
     body = info.value.body
     assert isinstance(body, dict) and body.get("message")
+
+
+def test_credential_rotation_applies_without_restart(
+    gateway: Gateway, providers: dict[str, Deployed]
+) -> None:
+    deployed = providers["anthropic"]
+    with gateway.admin() as admin:
+        patched = admin.patch(f"/api/v1/deployments/{deployed.deployment_id}",
+                              json={"api_key": "rotated-anthropic-key"})
+        assert patched.status_code == 200, patched.text
+        assert "rotated-anthropic-key" not in patched.text
+        try:
+            wait_for(lambda: chat(gateway, deployed).headers["x-mock-saw-auth"]
+                     == "rotated-anthropic-key", timeout=2.0)
+        finally:
+            admin.patch(f"/api/v1/deployments/{deployed.deployment_id}",
+                        json={"api_key": "key-anthropic"})
+
+
+def test_openrouter_catalog_sync_creates_routable_models(
+    gateway: Gateway, providers: dict[str, Deployed]
+) -> None:
+    template = providers["openrouter"].deployment_id
+    with gateway.admin() as admin:
+        first = admin.post("/api/v1/providers/openrouter/sync",
+                           json={"deployment": template, "prefix": "or/"})
+        assert first.status_code == 200, first.text
+        assert "or/mock/fast" in first.json()["created"]
+        again = admin.post("/api/v1/providers/openrouter/sync",
+                           json={"deployment": template, "prefix": "or/"})
+        assert again.json()["created"] == [] and "or/mock/fast" in again.json()["existing"]
+        wrong = admin.post("/api/v1/providers/openrouter/sync",
+                           json={"deployment": providers["anthropic"].deployment_id})
+        assert wrong.status_code == 422
+    raw = wait_for(lambda: _chat_or_none(gateway, "or/mock/fast"), timeout=5)
+    assert raw.headers["x-mock-saw-auth"] == "Bearer key-openrouter"
+    assert "or/mock/fast" in [m.id for m in gateway.client().models.list()]
+
+
+def _chat_or_none(gateway: Gateway, model: str) -> Any:
+    try:
+        return gateway.client().chat.completions.with_raw_response.create(
+            model=model, messages=USER)  # type: ignore[arg-type]
+    except openai.NotFoundError:
+        return None

@@ -106,3 +106,18 @@ def test_export_then_load_is_a_fixed_point() -> None:
     assert "api_key: ${OPENAI_API_KEY}" in exported
     assert plan(load_config(exported, {}), current, prune=True) == []
     assert dump_yaml(load_config(exported, ENV)) == exported
+
+
+def test_provider_options_are_declared_planned_and_exported() -> None:
+    text = FILE.replace("    weight: 2\n", "    weight: 2\n    provider: azure\n"
+                        "    options: {api_version: 2024-10-21, deployment: gpt4o-prod}\n")
+    current = load_config(text, ENV)
+    dep = current["deployments"]["openai-gpt-4o"]
+    assert dep["provider"] == "azure"
+    assert dep["options"] == {"api_version": "2024-10-21", "deployment": "gpt4o-prod"}
+    changed = load_config(text.replace("gpt4o-prod", "gpt4o-canary"), ENV)
+    [change] = plan(changed, current, prune=False)
+    assert change.fields == ("options",)
+    exported = dump_yaml(current)
+    assert "deployment: gpt4o-prod" in exported
+    assert plan(load_config(exported, ENV), current, prune=True) == []
