@@ -275,3 +275,32 @@ def _chat_or_none(gateway: Gateway, model: str) -> Any:
             model=model, messages=USER)  # type: ignore[arg-type]
     except openai.NotFoundError:
         return None
+
+
+def test_active_health_check_marks_a_dead_on_prem_endpoint(
+    gateway: Gateway, providers: dict[str, Deployed]
+) -> None:
+    """Cerebras on-prem: Envoy probes `health_check_path` itself and ejects a dead endpoint."""
+    with gateway.admin() as admin:
+        rows = admin.get("/api/v1/deployments", params={"limit": 1000}).json()["data"]
+        [live] = [r for r in rows if r["id"] == providers["cerebras"].deployment_id]
+        ids = {}
+        for name, base_url in (("hc-live", live["base_url"]),
+                               ("hc-dead", f"http://127.0.0.1:{free_port()}/v1")):
+            assert admin.post("/api/v1/models", json={"name": name}).status_code == 201
+            created = admin.post("/api/v1/deployments", json={
+                "name": name, "model": name, "provider": "cerebras", "base_url": base_url,
+                "api_key": "key-cerebras",
+                "options": {"health_check_path": "/healthz", "health_check_interval": "0.5s"},
+            })
+            assert created.status_code == 201, created.text
+            ids[name] = created.json()["id"]
+
+    def flags(name: str) -> str:
+        prefix = f"omg_dep_{ids[name]}::"
+        lines = [line for line in gateway.envoy_clusters().splitlines()
+                 if line.startswith(prefix) and "::health_flags::" in line]
+        return lines[0].rsplit("::", 1)[1] if lines else ""
+
+    wait_for(lambda: flags("hc-live") == "healthy", timeout=10)
+    wait_for(lambda: "failed_active_hc" in flags("hc-dead"), timeout=10)

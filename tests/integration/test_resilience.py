@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Gateway, wait_for
+from cli.gateway import gateway_specs, prepare
+from cli.stack import Stack, tcp_ready
+from tests.integration.conftest import Gateway, make_settings, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +42,23 @@ async def test_usage_survives_control_plane_restart_exactly_once(gateway: Gatewa
     # After the restart, the config stream is back: a new request still works and is recorded.
     request_id = await asyncio.to_thread(_chat_request_id, gateway)
     await asyncio.to_thread(wait_for, lambda: gateway.usage(request_id), 10.0)
+
+
+async def test_ext_proc_serves_only_after_its_first_snapshot(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", "")
+    await asyncio.to_thread(prepare, settings)
+    specs = {s.name: s for s in gateway_specs(settings, with_mock=False)}
+    ext_proc = Stack([specs["ext_proc"]], tmp_path / "logs-ext")
+    control_plane = Stack([specs["control_plane"]], tmp_path / "logs-cp")
+    listening = tcp_ready("127.0.0.1", settings.ext_proc_port)
+    child = ext_proc.children["ext_proc"]
+    await child.start()
+    try:
+        await asyncio.sleep(2.0)  # no control plane yet: alive, but not serving
+        assert child.process is not None and child.process.returncode is None
+        assert not await listening()
+        await control_plane.start()
+        await child.wait_ready()
+    finally:
+        await ext_proc.stop()
+        await control_plane.stop()
