@@ -11,34 +11,22 @@ from typing import Any
 import orjson
 
 from ext_proc.errors import error_body
-from ext_proc.usage import Usage
+from ext_proc.translators.openai_wire import (  # noqa: F401 (one definition, re-exported)
+    JSON_HEADERS,
+    SSE_DONE,
+    SSE_HEADERS,
+    error_type,
+    json_or_none,
+    usage_object,
+)
 
 JSONObject = dict[str, Any]
-
-SSE_DONE = b"data: [DONE]\n\n"
-JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
-SSE_HEADERS: tuple[tuple[str, str], ...] = (
-    ("content-type", "text/event-stream"),
-    ("cache-control", "no-cache"),
-)
 
 
 def sse_frame(payload: JSONObject) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-def usage_object(usage: Usage) -> JSONObject:
-    """The OpenAI `usage` object, with the cached/reasoning details when non-zero."""
-    body: JSONObject = {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-    }
-    if usage.cached_tokens:
-        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
-    if usage.reasoning_tokens:
-        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
-    return body
 
 
 def chunk(
@@ -63,17 +51,7 @@ def usage_chunk(completion_id: str, created: int, model: str, usage: JSONObject)
 
 
 def error_type_for_status(status: int) -> str:
-    if status == 401:
-        return "authentication_error"
-    if status == 403:
-        return "permission_error"
-    if status == 404:
-        return "not_found_error"
-    if status == 429:
-        return "rate_limit_error"
-    if status >= 500:
-        return "server_error"
-    return "invalid_request_error"
+    return error_type(status)
 
 
 def openai_error(
@@ -84,10 +62,7 @@ def openai_error(
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value of `raw`, or None when it is not JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    return json_or_none(raw)
 
 
 def text_excerpt(raw: bytes, limit: int = 500) -> str:

@@ -231,9 +231,13 @@ def encode_vector(vector: Sequence[float], encoding_format: str) -> list[float] 
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
+def error_type(status: int) -> str:
+    """OpenAI's error `type` for an HTTP status."""
+    return ERROR_TYPES.get(status) or ("server_error" if status >= 500 else "invalid_request_error")
+
+
 def error_object(status: int, message: str, code: str | None, param: str | None = None) -> bytes:
-    error_type = ERROR_TYPES.get(status) or ("server_error" if status >= 500 else "api_error")
-    error = {"message": message, "type": error_type, "param": param, "code": code}
+    error = {"message": message, "type": error_type(status), "param": param, "code": code}
     return orjson.dumps({"error": error})
 
 
