@@ -53,7 +53,12 @@ def internal_error(request_id: str) -> GatewayError:
 
 
 def rate_limiter_unavailable() -> GatewayError:
-    """Fail-closed answer when the shared counters cannot be reached: not the caller's fault."""
+    """Fail-closed answer when the shared counters cannot be reached.
+
+    A 429 with Retry-After, not a 503: every OpenAI SDK backs off and retries a 429, and
+    Envoy's local-reply mapper rewrites the body of 5xx replies (a 503 would lose this one).
+    The code tells it apart from a real limit.
+    """
     message = "The gateway cannot check rate limits right now; please retry shortly."
-    return GatewayError(503, message, "server_error", "rate_limiter_unavailable",
+    return GatewayError(429, message, "server_error", "rate_limiter_unavailable",
                         headers=(("retry-after", "1"),))

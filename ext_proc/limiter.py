@@ -1,9 +1,10 @@
 """The rate limiter as the servicer sees it: counters plus the policy for when they fail.
 
 When the shared store cannot answer, `failure_mode` decides: "open" serves the request
-unlimited (and logs, at most every few seconds), "closed" refuses it with a 503, which says
-the truth (the gateway is impaired) where a 429 would blame the caller. After a failure the
-store is not asked again for `cooldown_s`, so an outage costs one timeout, not one per request.
+unlimited (and logs, at most every few seconds), "closed" refuses it with a 429 whose code is
+`rate_limiter_unavailable` and Retry-After 1 (see `errors.rate_limiter_unavailable`). After a
+failure the store is not asked again for `cooldown_s`, so an outage costs one timeout, not one
+per request.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class RateLimiter:
         self.unavailable = 0  # requests decided without the counters (an operator signal)
 
     async def reserve(self, plan: LimitPlan, tokens: int) -> Reservation | None:
-        """Count the request, or raise the 429 (or fail-closed 503). None: not counted."""
+        """Count the request, or raise the 429. None: not counted (no store, failing open)."""
         if time.monotonic() < self._down_until:
             return self._unavailable("still in cool-down after a failure")
         try:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", description="shared rate-limit counters; empty: memory")
     redis_timeout_seconds: float = Field(default=0.25, gt=0, description="per Redis call")
     rate_limit_failure_mode: Literal["open", "closed"] = Field(
-        default="open", description="when Redis cannot answer: serve unlimited, or refuse (503)"
+        default="open", description="when Redis cannot answer: serve unlimited, or refuse (429)"
     )
 
     @cached_property

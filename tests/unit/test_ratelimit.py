@@ -213,11 +213,11 @@ async def test_fail_open_serves_counts_and_warns_once(caplog: pytest.LogCaptureF
     assert len(caplog.records) == 1 and "failing open" in caplog.records[0].getMessage()
 
 
-async def test_fail_closed_refuses_with_503() -> None:
+async def test_fail_closed_refuses_with_429_rate_limiter_unavailable() -> None:
     limiter = RateLimiter(DownCounters(), "closed")
     with pytest.raises(errors.GatewayError) as info:
         await limiter.reserve(plan(KEY_ONLY), 0)
-    assert info.value.status == 503 and info.value.code == "rate_limiter_unavailable"
+    assert info.value.status == 429 and info.value.code == "rate_limiter_unavailable"
     assert dict(info.value.headers) == {"retry-after": "1"}
     assert limiter.unavailable == 1
 
