@@ -6,7 +6,8 @@ snapshot. Readers take `holder.current` once per stream and never see a half-app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from ext_proc.translators.base import Target
 from omg_common.providers import PASSTHROUGH_PROVIDERS
 from protos import config_pb2
 
+log = logging.getLogger("omg.ext_proc.config")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -121,6 +123,18 @@ def deployment_from_proto(
     )
 
 
+def _buildable(
+    deployments: Iterable[config_pb2.Deployment], tokens: dict[str, TokenSource] | None
+) -> Iterator[tuple[str, Deployment]]:
+    """Deployments that can be built; one with an unusable credential is left out (logged),
+    so it cannot stop every other change from applying."""
+    for d in deployments:
+        try:
+            yield d.id, deployment_from_proto(d, tokens)
+        except ValueError as exc:
+            log.error("deployment %s (%s) left out of the config: %s", d.name, d.id, exc)
+
+
 def _merge(
     base: Mapping[str, object], upserts: Iterable[tuple[str, object]], deletes: Iterable[str]
 ) -> dict[str, object]:
@@ -192,8 +206,8 @@ def apply_update(
     principals, by_id = _principals(snap, update, tenant_limits, changed_tenants)
     deployments = _merge(
         base.deployments,
-        ((d.id, deployment_from_proto(d, tokens)) for d in update.upsert_deployments),
-        update.delete_deployments,
+        _buildable(update.upsert_deployments, tokens),
+        [*update.delete_deployments, *(d.id for d in update.upsert_deployments)],
     )
     models = _merge(
         base.models,
