@@ -14,7 +14,9 @@ from control_plane.config_state import (
     diff_states,
     epoch_ms,
     full_update,
+    tenant_limits_to_protos,
 )
+from control_plane.models import Tenant
 from ext_proc.snapshot import EMPTY, apply_update
 from protos import config_pb2
 
@@ -144,9 +146,6 @@ def test_cluster_name() -> None:
 
 
 def test_only_tenants_with_a_limit_are_sent_and_a_limit_change_is_one_upsert() -> None:
-    from control_plane.config_state import tenant_limits_to_protos
-    from control_plane.models import Tenant
-
     tenants = [Tenant(id="t1", name="a", rpm_limit=10), Tenant(id="t2", name="b"),
                Tenant(id="t3", name="c", tpm_limit=500)]
     limits = tenant_limits_to_protos(tenants)
