@@ -53,7 +53,7 @@ def current_config(settings: Settings) -> GatewayConfig:
                         for d in fetch_all(settings, "/api/v1/deployments")},
         "users": {u["name"]: {"name": u["name"], "email": u["email"],
                               "platform_role": u["platform_role"]} for u in user_rows},
-        "tenants": {t["name"]: {"name": t["name"]} for t in tenant_rows
+        "tenants": {t["name"]: _public(t, "name", "rpm_limit", "tpm_limit") for t in tenant_rows
                     if not t["personal_user_id"] and not t["name"].startswith(PERSONAL_PREFIX)},
         "memberships": memberships,
         "key_policies": policies,
@@ -98,7 +98,10 @@ def _requests(change: Change) -> tuple[str, str, dict[str, Any] | None]:
         ("users", "update"): lambda: ("PATCH", f"/api/v1/users/{key}",
                                       _public(d, *change.fields)),
         ("users", "delete"): lambda: ("DELETE", f"/api/v1/users/{key}", None),
-        ("tenants", "create"): lambda: ("POST", "/api/v1/tenants", {"name": key}),
+        ("tenants", "create"): lambda: ("POST", "/api/v1/tenants",
+                                        _public(d, "name", "rpm_limit", "tpm_limit")),
+        ("tenants", "update"): lambda: ("PUT", f"/api/v1/tenants/{key}/rate-limits",
+                                        _public(d, "rpm_limit", "tpm_limit")),
         ("tenants", "delete"): lambda: ("DELETE", f"/api/v1/tenants/{key}", None),
         ("memberships", "create"): lambda: ("POST", f"/api/v1/tenants/{t}/members",
                                             {"user": d["user"], "role": d["role"]}),

@@ -17,7 +17,7 @@ users_app = typer.Typer(help="Users, their platform role and their access tokens
 members_app = typer.Typer(help="Members of a tenant and their roles.", no_args_is_help=True)
 roles_app = typer.Typer(help="Roles and the permissions they grant.", no_args_is_help=True)
 
-TENANT_COLUMNS = ["id", "name", "personal_user_id", "created_at"]
+TENANT_COLUMNS = ["id", "name", "personal_user_id", "rpm_limit", "tpm_limit", "created_at"]
 USER_COLUMNS = ["id", "name", "email", "platform_role", "disabled", "created_at"]
 TOKEN_COLUMNS = ["id", "name", "prefix", "expires_at", "revoked_at", "last_used_at"]
 MEMBER_COLUMNS = ["user_id", "user_name", "role", "created_at"]
@@ -50,6 +50,23 @@ def tenants_create(name: str, output: OutputOpt = Output.table) -> None:
 def tenants_rename(tenant: str, new_name: str, output: OutputOpt = Output.table) -> None:
     """Rename a tenant (by id or name)."""
     show(admin("PATCH", f"/api/v1/tenants/{tenant}", json={"name": new_name}), TENANT_COLUMNS,
+         output)
+
+
+TenantRpmOpt = Annotated[int | None, typer.Option(
+    help="requests per minute for the whole tenant; omit: no limit", min=1)]
+TenantTpmOpt = Annotated[int | None, typer.Option(
+    help="tokens per minute for the whole tenant; omit: no limit", min=1)]
+
+
+@tenants_app.command("limits")
+def tenants_limits(
+    tenant: str, rpm_limit: TenantRpmOpt = None, tpm_limit: TenantTpmOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Set (replace) a tenant's rate limits, shared by all its keys (needs policies:write)."""
+    body = {"rpm_limit": rpm_limit, "tpm_limit": tpm_limit}
+    show(admin("PUT", f"/api/v1/tenants/{tenant}/rate-limits", json=body), TENANT_COLUMNS,
          output)
 
 

@@ -66,6 +66,8 @@ class UserSpec(_Spec):
 
 class TenantSpec(_Spec):
     name: str
+    rpm_limit: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=1)
 
 
 class MembershipSpec(_Spec):

@@ -48,6 +48,9 @@ def child_env(settings: Settings) -> dict[str, str]:
         "OMG_ENVOY_ADMIN_PORT": str(settings.envoy_admin_port),
         "OMG_MAX_BODY_BYTES": str(settings.max_body_bytes),
         "OMG_LOG_LEVEL": settings.log_level,
+        "OMG_REDIS_URL": settings.redis_url,
+        "OMG_REDIS_TIMEOUT_SECONDS": str(settings.redis_timeout_seconds),
+        "OMG_RATE_LIMIT_FAILURE_MODE": settings.rate_limit_failure_mode,
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -6,7 +6,7 @@ A diff sends only what changed, so revoking one key among 100k sends one delete.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -23,10 +23,11 @@ class GatewayState:
     keys: dict[str, config_pb2.ApiKey]
     deployments: dict[str, config_pb2.Deployment]
     models: dict[str, config_pb2.Model]
+    tenant_limits: dict[str, config_pb2.TenantLimits] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.keys or self.deployments or self.models)
+        return not (self.keys or self.deployments or self.models or self.tenant_limits)
 
 
 EMPTY_STATE = GatewayState({}, {}, {})
@@ -52,7 +53,22 @@ def key_to_proto(key: models.ApiKey) -> config_pb2.ApiKey:
         expires_at_ms=epoch_ms(key.expires_at),
         allowed_models=key.allowed_models or [],
         name=key.name,
+        rpm_limit=key.rpm_limit or 0,
+        tpm_limit=key.tpm_limit or 0,
     )
+
+
+def tenant_limits_to_protos(
+    tenants: Iterable[models.Tenant],
+) -> dict[str, config_pb2.TenantLimits]:
+    """By tenant id; a tenant without a limit is not sent at all."""
+    return {
+        t.id: config_pb2.TenantLimits(
+            tenant_id=t.id, rpm_limit=t.rpm_limit or 0, tpm_limit=t.tpm_limit or 0
+        )
+        for t in tenants
+        if t.rpm_limit or t.tpm_limit
+    }
 
 
 PREVIOUS_SUFFIX = ":previous"
@@ -124,10 +140,15 @@ async def load_state(session: AsyncSession, cipher: CredentialCipher) -> Gateway
     deployments = (
         await session.exec(select(models.Deployment).where(col(models.Deployment.enabled)))
     ).all()
+    limited = select(models.Tenant).where(
+        col(models.Tenant.rpm_limit).is_not(None) | col(models.Tenant.tpm_limit).is_not(None)
+    )
+    tenants = (await session.exec(limited)).all()
     return GatewayState(
         keys=keys_to_protos(keys, epoch_ms(datetime.now(UTC))),
         deployments={d.id: deployment_to_proto(d, cipher) for d in deployments},
         models={m.name: model_to_proto(m) for m in gateway_models},
+        tenant_limits=tenant_limits_to_protos(tenants),
     )
 
 
@@ -143,7 +164,9 @@ def diff_states(
     keys, dead_keys = _changes(old.keys, new.keys)
     deps, dead_deps = _changes(old.deployments, new.deployments)
     mods, dead_mods = _changes(old.models, new.models)
-    if not (keys or dead_keys or deps or dead_deps or mods or dead_mods):
+    limits, dead_limits = _changes(old.tenant_limits, new.tenant_limits)
+    if not (keys or dead_keys or deps or dead_deps or mods or dead_mods or limits
+            or dead_limits):
         return None
     return config_pb2.ConfigUpdate(
         version=version,
@@ -153,6 +176,8 @@ def diff_states(
         delete_deployments=dead_deps,
         upsert_models=mods,
         delete_models=dead_mods,
+        upsert_tenant_limits=limits,
+        delete_tenant_limits=dead_limits,
     )
 
 
@@ -163,4 +188,5 @@ def full_update(state: GatewayState, version: str) -> config_pb2.ConfigUpdate:
         upsert_keys=state.keys.values(),
         upsert_deployments=state.deployments.values(),
         upsert_models=state.models.values(),
+        upsert_tenant_limits=state.tenant_limits.values(),
     )

@@ -33,10 +33,11 @@ async def ensure_role(session: AsyncSession, name: str, scope: str, param: str) 
 
 async def create_tenant(
     session: AsyncSession, *, ctx: AuditContext, name: str, personal_user_id: str | None = None,
-    commit: bool = True,
+    commit: bool = True, rpm_limit: int | None = None, tpm_limit: int | None = None,
 ) -> models.Tenant:
     await ensure_unique_name(session, models.Tenant, name)
-    tenant = models.Tenant(name=name, personal_user_id=personal_user_id)
+    tenant = models.Tenant(name=name, personal_user_id=personal_user_id, rpm_limit=rpm_limit,
+                           tpm_limit=tpm_limit)
     audit.record(session, ctx, action="tenant.create", target=tenant, tenant_id=tenant.id,
                  after=audit.snapshot(tenant))
     if commit:
@@ -56,6 +57,19 @@ async def rename_tenant(
     before = audit.snapshot(tenant)
     tenant.name = name
     audit.record(session, ctx, action="tenant.update", target=tenant, tenant_id=tenant.id,
+                 before=before, after=audit.snapshot(tenant))
+    await save_config(session, tenant)
+    return tenant
+
+
+async def set_rate_limits(
+    session: AsyncSession, *, ctx: AuditContext, tenant: models.Tenant, rpm_limit: int | None,
+    tpm_limit: int | None,
+) -> models.Tenant:
+    """The tenant-wide limits, enforced by ext_proc on top of each key's own."""
+    before = audit.snapshot(tenant)
+    tenant.rpm_limit, tenant.tpm_limit = rpm_limit, tpm_limit
+    audit.record(session, ctx, action="tenant.rate_limits", target=tenant, tenant_id=tenant.id,
                  before=before, after=audit.snapshot(tenant))
     await save_config(session, tenant)
     return tenant

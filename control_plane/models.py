@@ -26,6 +26,9 @@ class Tenant(SQLModel, table=True):
     name: str = Field(unique=True, index=True)
     # Set on a user's personal tenant: it lives and dies with that user.
     personal_user_id: str | None = Field(default=None, index=True)
+    # Shared by all the tenant's keys, on top of each key's own limits. None: no limit.
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 

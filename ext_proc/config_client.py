@@ -36,5 +36,8 @@ async def watch_config(channel: grpc.aio.Channel, holder: SnapshotHolder, node_i
                     exc.code().name,
                     holder.current.version,
                 )
+        except Exception:  # a bad update must not end the watch: reconnect for a full snapshot
+            log.exception("config update failed; serving version %r meanwhile",
+                          holder.current.version)
         backoff = min(MAX_BACKOFF_SECONDS, max(0.1, backoff * 2))
         await asyncio.sleep(backoff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ext_proc.limiter import Reservation
 from ext_proc.pipeline import RouteDecision
 from ext_proc.snapshot import Principal
 from ext_proc.usage import SseUsageTap, Usage
@@ -19,6 +20,7 @@ class RequestContext:
         "first_byte_at",
         "principal",
         "request_id",
+        "reservation",
         "started_at",
         "started_wall_ms",
         "status",
@@ -33,6 +35,7 @@ class RequestContext:
         self.endpoint = ""
         self.principal: Principal | None = None
         self.decision: RouteDecision | None = None
+        self.reservation: Reservation | None = None
         self.status = 0
         self.error_type = ""
         self.tap: SseUsageTap | None = None
@@ -44,6 +47,14 @@ class RequestContext:
     def recordable(self) -> bool:
         """A request is billed to someone once its key resolved."""
         return self.principal is not None and not self.finished
+
+    def actual_tokens(self) -> int | None:
+        """Tokens the request really cost, for settling its reservation; None: unknown."""
+        if self.usage is not None:
+            return self.usage.total_tokens
+        if self.status >= 400 and self.status != 499:
+            return 0  # refused or failed upstream: nothing was generated
+        return None  # e.g. the client left mid-stream: keep the estimate
 
     def to_record(self, now: float) -> usage_pb2.UsageRecord:
         principal = self.principal

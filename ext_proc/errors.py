@@ -6,7 +6,7 @@ exactly one place. Anything else is internal and becomes a generic 500.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -18,6 +18,7 @@ class GatewayError(Exception):
     type: str = "invalid_request_error"
     code: str | None = None
     param: str | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # e.g. retry-after
 
     def body(self) -> bytes:
         return error_body(self.message, self.type, self.code, self.param)
@@ -49,3 +50,15 @@ def unknown_url(method: str, path: str) -> GatewayError:
 def internal_error(request_id: str) -> GatewayError:
     message = f"The gateway failed to process the request (request id {request_id})."
     return GatewayError(500, message, "server_error", "internal_error")
+
+
+def rate_limiter_unavailable() -> GatewayError:
+    """Fail-closed answer when the shared counters cannot be reached.
+
+    A 429 with Retry-After, not a 503: every OpenAI SDK backs off and retries a 429, and
+    Envoy's local-reply mapper rewrites the body of 5xx replies (a 503 would lose this one).
+    The code tells it apart from a real limit.
+    """
+    message = "The gateway cannot check rate limits right now; please retry shortly."
+    return GatewayError(429, message, "server_error", "rate_limiter_unavailable",
+                        headers=(("retry-after", "1"),))

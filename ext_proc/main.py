@@ -11,6 +11,8 @@ import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from ext_proc.config_client import watch_config
+from ext_proc.counters import Counters, MemoryCounters, RedisCounters, redis_client
+from ext_proc.limiter import RateLimiter
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.spool import UsageSpool
@@ -38,6 +40,14 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
     return [("grpc.max_receive_message_length", size), ("grpc.max_send_message_length", size)]
 
 
+def make_limiter(settings: Settings) -> RateLimiter:
+    """Redis counters when OMG_REDIS_URL is set (shared by replicas), else process memory."""
+    counters: Counters = MemoryCounters()
+    if settings.redis_url:
+        counters = RedisCounters(redis_client(settings.redis_url, settings.redis_timeout_seconds))
+    return RateLimiter(counters, settings.rate_limit_failure_mode)
+
+
 async def serve(settings: Settings) -> None:
     channel = grpc.aio.insecure_channel(settings.control_plane_grpc_target)
     holder = SnapshotHolder()
@@ -49,7 +59,8 @@ async def serve(settings: Settings) -> None:
     await wait_until_ready(holder, watcher)
 
     server = grpc.aio.server(options=grpc_options(settings))
-    processor = ExternalProcessor(holder, shipper.submit, random.Random())
+    limiter = make_limiter(settings)
+    processor = ExternalProcessor(holder, shipper.submit, random.Random(), limiter)
     external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
     server.add_insecure_port(f"127.0.0.1:{settings.ext_proc_port}")
     await server.start()
@@ -62,6 +73,7 @@ async def serve(settings: Settings) -> None:
     shipping.cancel()
     watcher.cancel()
     await shipper.close()
+    await limiter.close()
     spool.close()
     with contextlib.suppress(Exception):
         await channel.close()

@@ -23,11 +23,18 @@ def header_values(headers: pb.HttpHeaders) -> dict[str, str]:
     return {h.key: h.raw_value.decode("latin-1") for h in headers.headers.headers}
 
 
+def _error_headers(err: errors.GatewayError) -> pb.HeaderMutation:
+    if not err.headers:
+        return _JSON_HEADERS
+    extra = [header_option(k, v) for k, v in err.headers]
+    return pb.HeaderMutation(set_headers=[*_JSON_HEADERS.set_headers, *extra])
+
+
 def immediate(err: errors.GatewayError) -> pb.ProcessingResponse:
     return pb.ProcessingResponse(
         immediate_response=pb.ImmediateResponse(
             status=http_status_pb2.HttpStatus(code=err.status),  # type: ignore[arg-type]
-            headers=_JSON_HEADERS,
+            headers=_error_headers(err),
             body=err.body(),
             details=f"omg_{err.code or err.type}",
         )
@@ -49,3 +56,15 @@ def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
         header=base_pb2.HeaderValue(key=key, raw_value=value.encode()),
         append_action=base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
     )
+
+
+def with_headers(
+    response: pb.ProcessingResponse, headers: tuple[tuple[str, str], ...]
+) -> pb.ProcessingResponse:
+    """A copy of a response-headers reply that also sets `headers` on the client's response."""
+    reply = pb.ProcessingResponse()
+    reply.CopyFrom(response)
+    reply.response_headers.response.header_mutation.set_headers.extend(
+        header_option(k, v) for k, v in headers
+    )
+    return reply

@@ -149,7 +149,14 @@ def upstream_body(
 def decide_route(
     raw: bytes, endpoint: str, principal: Principal, snap: RuntimeSnapshot, rng: random.Random
 ) -> RouteDecision:
-    body = parse_json_object(raw)
+    return route_body(parse_json_object(raw), endpoint, principal, snap, rng)
+
+
+def route_body(
+    body: dict[str, Any], endpoint: str, principal: Principal, snap: RuntimeSnapshot,
+    rng: random.Random,
+) -> RouteDecision:
+    """Decide from a parsed body; `body` may be changed (what the upstream gets)."""
     model = requested_model(body)
     deployment = resolve_deployment(model, principal, snap, rng)
     stream, wants_usage = stream_flags(body, endpoint)

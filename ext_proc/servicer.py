@@ -14,7 +14,17 @@ from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from ext_proc import errors, pipeline
 from ext_proc.context import RequestContext
-from ext_proc.messages import ROUTING_HEADER, header_option, header_values, immediate, json_reply
+from ext_proc.counters import MemoryCounters
+from ext_proc.limiter import RateLimiter
+from ext_proc.messages import (
+    ROUTING_HEADER,
+    header_option,
+    header_values,
+    immediate,
+    json_reply,
+    with_headers,
+)
+from ext_proc.ratelimit import estimate_tokens, settle_delta
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.upstream import process_attempt
 from ext_proc.usage import SseUsageTap, usage_from_json_body
@@ -61,10 +71,14 @@ def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
 
 
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
-    def __init__(self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random) -> None:
+    def __init__(
+        self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self._holder = holder
         self._sink = sink
         self._rng = rng
+        self._limiter = limiter or RateLimiter(MemoryCounters())
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
@@ -77,7 +91,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         ctx = RequestContext()
         try:
             async for request in request_iterator:
-                response = self._dispatch(ctx, snap, request)
+                response = await self._dispatch(ctx, snap, request)
                 if response is not None:
                     yield response
         finally:
@@ -85,7 +99,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 ctx.status = ctx.status or 499  # client went away before the response ended
                 self._finish(ctx)
 
-    def _dispatch(
+    async def _dispatch(
         self, ctx: RequestContext, snap: Any, request: pb.ProcessingRequest
     ) -> pb.ProcessingResponse | None:
         kind = request.WhichOneof("request")
@@ -93,7 +107,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             if kind == "request_headers":
                 return self._on_request_headers(ctx, snap, request.request_headers)
             if kind == "request_body":
-                return self._on_request_body(ctx, snap, request.request_body)
+                return await self._on_request_body(ctx, snap, request.request_body)
             if kind == "response_headers":
                 return self._on_response_headers(ctx, request.response_headers)
             if kind == "response_body":
@@ -129,17 +143,33 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             raise errors.bad_request("This endpoint requires a JSON request body.")
         return _CONTINUE_REQUEST_HEADERS
 
-    def _on_request_body(
+    async def _on_request_body(
         self, ctx: RequestContext, snap: Any, body: pb.HttpBody
     ) -> pb.ProcessingResponse:
-        assert ctx.principal is not None
-        decision = pipeline.decide_route(body.body, ctx.endpoint, ctx.principal, snap, self._rng)
+        principal = ctx.principal
+        assert principal is not None
+        parsed = pipeline.parse_json_object(body.body)
+        decision = pipeline.route_body(parsed, ctx.endpoint, principal, snap, self._rng)
+        plan = principal.limits
+        if plan is not None:  # only keys with a limit pay for counting
+            tokens = estimate_tokens(len(body.body), parsed, ctx.endpoint) \
+                if plan.counts_tokens else 0
+            ctx.reservation = await self._limiter.reserve(plan, tokens)
         ctx.decision = decision
         if decision.stream:
             ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
         return routing_response(decision)
 
     def _on_response_headers(
+        self, ctx: RequestContext, http: pb.HttpHeaders
+    ) -> pb.ProcessingResponse:
+        reply = self._response_headers_reply(ctx, http)
+        reservation = ctx.reservation
+        if reservation is None or not reservation.headers:
+            return reply
+        return with_headers(reply, reservation.headers)
+
+    def _response_headers_reply(
         self, ctx: RequestContext, http: pb.HttpHeaders
     ) -> pb.ProcessingResponse:
         headers = header_values(http)
@@ -179,3 +209,6 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         record = ctx.to_record(time.perf_counter())
         ctx.finished = True
         self._sink(record)
+        if ctx.reservation is not None:
+            reserved = ctx.reservation.tokens
+            self._limiter.settle(ctx.reservation, settle_delta(reserved, ctx.actual_tokens()))

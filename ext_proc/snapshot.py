@@ -6,17 +6,20 @@ snapshot. Readers take `holder.current` once per stream and never see a half-app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from ext_proc.credentials.gcp import TokenSource
 from ext_proc.credentials.schemes import UpstreamAuth, build_auth
+from ext_proc.ratelimit import LimitPlan, plan_for
 from ext_proc.translators.base import Target
 from omg_common.providers import PASSTHROUGH_PROVIDERS
 from protos import config_pb2
 
+log = logging.getLogger("omg.ext_proc.config")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -26,6 +29,9 @@ class Principal:
     tenant_id: str
     expires_at_ms: int
     allowed_models: frozenset[str]
+    rpm_limit: int = 0  # the key's own limits; 0: none
+    tpm_limit: int = 0
+    limits: LimitPlan | None = None  # the key's and its tenant's, compiled; None: unlimited
 
     def may_use(self, model: str) -> bool:
         return not self.allowed_models or model in self.allowed_models
@@ -68,13 +74,30 @@ class RuntimeSnapshot:
     routes: Mapping[str, tuple[Deployment, ...]]  # public model -> enabled deployments
     key_hash_by_id: Mapping[str, str] = field(default_factory=dict)
     deployments: Mapping[str, Deployment] = field(default_factory=dict)
+    tenant_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (rpm, tpm)
 
 
 EMPTY = RuntimeSnapshot("", MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
 
 
-def principal_from_proto(key: config_pb2.ApiKey) -> Principal:
-    return Principal(key.id, key.tenant_id, key.expires_at_ms, frozenset(key.allowed_models))
+NO_LIMITS = (0, 0)
+
+
+def principal_from_proto(
+    key: config_pb2.ApiKey, tenant_limits: Mapping[str, tuple[int, int]] | None = None
+) -> Principal:
+    limits = (tenant_limits or {}).get(key.tenant_id, NO_LIMITS)
+    return Principal(
+        key.id, key.tenant_id, key.expires_at_ms, frozenset(key.allowed_models),
+        key.rpm_limit, key.tpm_limit,
+        plan_for(key.id, key.tenant_id, (key.rpm_limit, key.tpm_limit), limits),
+    )
+
+
+def with_tenant_limits(principal: Principal, limits: tuple[int, int]) -> Principal:
+    plan = plan_for(principal.key_id, principal.tenant_id,
+                    (principal.rpm_limit, principal.tpm_limit), limits)
+    return replace(principal, limits=plan)
 
 
 def base_url_split(base_url: str) -> tuple[str, str, str]:
@@ -100,6 +123,18 @@ def deployment_from_proto(
     )
 
 
+def _buildable(
+    deployments: Iterable[config_pb2.Deployment], tokens: dict[str, TokenSource] | None
+) -> Iterator[tuple[str, Deployment]]:
+    """Deployments that can be built; one with an unusable credential is left out (logged),
+    so it cannot stop every other change from applying."""
+    for d in deployments:
+        try:
+            yield d.id, deployment_from_proto(d, tokens)
+        except ValueError as exc:
+            log.error("deployment %s (%s) left out of the config: %s", d.name, d.id, exc)
+
+
 def _merge(
     base: Mapping[str, object], upserts: Iterable[tuple[str, object]], deletes: Iterable[str]
 ) -> dict[str, object]:
@@ -117,11 +152,37 @@ def _routes(deployments: Mapping[str, Deployment]) -> dict[str, tuple[Deployment
     return {m: tuple(sorted(deps, key=lambda d: (d.priority, d.id))) for m, deps in routes.items()}
 
 
-def _principals(
+def _tenant_limits(
     snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate
+) -> tuple[dict[str, tuple[int, int]], frozenset[str]]:
+    """The merged tenant limits, and the tenants whose limits changed."""
+    base = {} if update.full else dict(snap.tenant_limits)
+    merged = _merge(base, ((t.tenant_id, (t.rpm_limit, t.tpm_limit))
+                           for t in update.upsert_tenant_limits), update.delete_tenant_limits)
+    changed = frozenset(t for t in {*base, *merged} if base.get(t) != merged.get(t))
+    return merged, changed  # type: ignore[return-value]
+
+
+def _relimit(
+    principals: dict[str, Principal], limits: Mapping[str, tuple[int, int]],
+    tenants: frozenset[str],
+) -> None:
+    """Recompile the plans of the keys of tenants whose limits changed (rare: a full pass)."""
+    if not tenants:
+        return
+    for key_hash, principal in principals.items():
+        if principal.tenant_id in tenants:
+            principals[key_hash] = with_tenant_limits(
+                principal, limits.get(principal.tenant_id, NO_LIMITS))
+
+
+def _principals(
+    snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate,
+    tenant_limits: Mapping[str, tuple[int, int]], changed_tenants: frozenset[str],
 ) -> tuple[dict[str, Principal], dict[str, str]]:
     by_id = {} if update.full else dict(snap.key_hash_by_id)
     principals = {} if update.full else dict(snap.principals)
+    _relimit(principals, tenant_limits, changed_tenants)
     for key_id in update.delete_keys:
         old_hash = by_id.pop(key_id, None)
         if old_hash is not None:
@@ -131,7 +192,7 @@ def _principals(
         if old_hash is not None:
             principals.pop(old_hash, None)
         by_id[key.id] = key.key_hash
-        principals[key.key_hash] = principal_from_proto(key)
+        principals[key.key_hash] = principal_from_proto(key, tenant_limits)
     return principals, by_id
 
 
@@ -141,11 +202,12 @@ def apply_update(
     tokens: dict[str, TokenSource] | None = None,
 ) -> RuntimeSnapshot:
     base = EMPTY if update.full else snap
-    principals, by_id = _principals(snap, update)
+    tenant_limits, changed_tenants = _tenant_limits(snap, update)
+    principals, by_id = _principals(snap, update, tenant_limits, changed_tenants)
     deployments = _merge(
         base.deployments,
-        ((d.id, deployment_from_proto(d, tokens)) for d in update.upsert_deployments),
-        update.delete_deployments,
+        _buildable(update.upsert_deployments, tokens),
+        [*update.delete_deployments, *(d.id for d in update.upsert_deployments)],
     )
     models = _merge(
         base.models,
@@ -160,6 +222,7 @@ def apply_update(
         routes=MappingProxyType(_routes(typed_deps)),
         key_hash_by_id=MappingProxyType(by_id),
         deployments=MappingProxyType(typed_deps),
+        tenant_limits=MappingProxyType(tenant_limits),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     node_id: str = "omg-envoy-1"
     config_poll_seconds: float = 1.0
     envoy_concurrency: int = 1
+    redis_url: str = Field(default="", description="shared rate-limit counters; empty: memory")
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, description="per Redis call")
+    rate_limit_failure_mode: Literal["open", "closed"] = Field(
+        default="open", description="when Redis cannot answer: serve unlimited, or refuse (429)"
+    )
 
     @cached_property
     def resolved_home(self) -> Path:

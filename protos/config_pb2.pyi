@@ -7,20 +7,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ApiKey(_message.Message):
-    __slots__ = ("id", "key_hash", "tenant_id", "expires_at_ms", "allowed_models", "name")
+    __slots__ = ("id", "key_hash", "tenant_id", "expires_at_ms", "allowed_models", "name", "rpm_limit", "tpm_limit")
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_HASH_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_MODELS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    RPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
     id: str
     key_hash: str
     tenant_id: str
     expires_at_ms: int
     allowed_models: _containers.RepeatedScalarFieldContainer[str]
     name: str
-    def __init__(self, id: _Optional[str] = ..., key_hash: _Optional[str] = ..., tenant_id: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ...) -> None: ...
+    rpm_limit: int
+    tpm_limit: int
+    def __init__(self, id: _Optional[str] = ..., key_hash: _Optional[str] = ..., tenant_id: _Optional[str] = ..., expires_at_ms: _Optional[int] = ..., allowed_models: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., rpm_limit: _Optional[int] = ..., tpm_limit: _Optional[int] = ...) -> None: ...
+
+class TenantLimits(_message.Message):
+    __slots__ = ("tenant_id", "rpm_limit", "tpm_limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    RPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TPM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    rpm_limit: int
+    tpm_limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., rpm_limit: _Optional[int] = ..., tpm_limit: _Optional[int] = ...) -> None: ...
 
 class Deployment(_message.Message):
     __slots__ = ("id", "name", "model", "provider", "base_url", "upstream_model", "credential", "weight", "priority", "timeout_s", "cluster", "options")
@@ -68,7 +82,7 @@ class Model(_message.Message):
     def __init__(self, name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., owned_by: _Optional[str] = ...) -> None: ...
 
 class ConfigUpdate(_message.Message):
-    __slots__ = ("version", "full", "upsert_keys", "delete_keys", "upsert_deployments", "delete_deployments", "upsert_models", "delete_models")
+    __slots__ = ("version", "full", "upsert_keys", "delete_keys", "upsert_deployments", "delete_deployments", "upsert_models", "delete_models", "upsert_tenant_limits", "delete_tenant_limits")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     FULL_FIELD_NUMBER: _ClassVar[int]
     UPSERT_KEYS_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +91,8 @@ class ConfigUpdate(_message.Message):
     DELETE_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
     UPSERT_MODELS_FIELD_NUMBER: _ClassVar[int]
     DELETE_MODELS_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_TENANT_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    DELETE_TENANT_LIMITS_FIELD_NUMBER: _ClassVar[int]
     version: str
     full: bool
     upsert_keys: _containers.RepeatedCompositeFieldContainer[ApiKey]
@@ -85,7 +101,9 @@ class ConfigUpdate(_message.Message):
     delete_deployments: _containers.RepeatedScalarFieldContainer[str]
     upsert_models: _containers.RepeatedCompositeFieldContainer[Model]
     delete_models: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., full: _Optional[bool] = ..., upsert_keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ..., delete_keys: _Optional[_Iterable[str]] = ..., upsert_deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ..., delete_deployments: _Optional[_Iterable[str]] = ..., upsert_models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., delete_models: _Optional[_Iterable[str]] = ...) -> None: ...
+    upsert_tenant_limits: _containers.RepeatedCompositeFieldContainer[TenantLimits]
+    delete_tenant_limits: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., full: _Optional[bool] = ..., upsert_keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ..., delete_keys: _Optional[_Iterable[str]] = ..., upsert_deployments: _Optional[_Iterable[_Union[Deployment, _Mapping]]] = ..., delete_deployments: _Optional[_Iterable[str]] = ..., upsert_models: _Optional[_Iterable[_Union[Model, _Mapping]]] = ..., delete_models: _Optional[_Iterable[str]] = ..., upsert_tenant_limits: _Optional[_Iterable[_Union[TenantLimits, _Mapping]]] = ..., delete_tenant_limits: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("node_id",)

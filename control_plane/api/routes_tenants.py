@@ -11,7 +11,13 @@ from control_plane import access, crud, crud_keys, crud_tenants, models
 from control_plane.api.access import TenantScope, require, require_tenant
 from control_plane.api.deps import AuditDep, HubDep, SessionDep
 from control_plane.api.paging import Limit, Offset, list_page, public
-from control_plane.api.schemas import Page, TenantCreate, TenantPublic, TenantUpdate
+from control_plane.api.schemas import (
+    Page,
+    TenantCreate,
+    TenantPublic,
+    TenantRateLimits,
+    TenantUpdate,
+)
 from control_plane.api.schemas_access import (
     MembershipCreate,
     MembershipPublic,
@@ -42,7 +48,8 @@ async def list_tenants(
 async def create_tenant(
     body: TenantCreate, session: SessionDep, hub: HubDep, ctx: AuditDep
 ) -> TenantPublic:
-    tenant = await crud_tenants.create_tenant(session, ctx=ctx, name=body.name)
+    tenant = await crud_tenants.create_tenant(session, ctx=ctx, name=body.name,
+                                              rpm_limit=body.rpm_limit, tpm_limit=body.tpm_limit)
     await hub.refresh()
     return TenantPublic(**tenant.model_dump())
 
@@ -61,6 +68,20 @@ async def rename_tenant(
 ) -> TenantPublic:
     tenant = await crud_tenants.rename_tenant(session, ctx=ctx, tenant=scope.tenant,
                                               name=body.name)
+    return TenantPublic(**tenant.model_dump())
+
+
+@router.put("/tenants/{tenant_id}/rate-limits", response_model=TenantPublic)
+async def put_rate_limits(
+    body: TenantRateLimits, scope: Annotated[TenantScope, require_tenant("policies:write")],
+    session: SessionDep, hub: HubDep, ctx: AuditDep,
+) -> TenantPublic:
+    """Requests and tokens per minute for the whole tenant, on top of each key's limits."""
+    tenant = await crud_tenants.set_rate_limits(
+        session, ctx=ctx, tenant=scope.tenant, rpm_limit=body.rpm_limit,
+        tpm_limit=body.tpm_limit,
+    )
+    await hub.refresh()
     return TenantPublic(**tenant.model_dump())
 
 

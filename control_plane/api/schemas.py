@@ -36,7 +36,7 @@ class Page(BaseModel, Generic[T]):
     has_more: bool
 
 
-class TenantCreate(BaseModel):
+class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
 
@@ -48,7 +48,19 @@ class TenantCreate(BaseModel):
         return name
 
 
-class TenantUpdate(TenantCreate):
+RATE_LIMIT = Field(default=None, ge=1, description="per minute, shared by all the tenant's "
+                                                   "keys; none: no limit")
+
+
+class TenantRateLimits(BaseModel):
+    """Replaces both limits: a limit left out is removed."""
+
+    model_config = ConfigDict(extra="forbid")
+    rpm_limit: int | None = RATE_LIMIT
+    tpm_limit: int | None = RATE_LIMIT
+
+
+class TenantCreate(TenantUpdate, TenantRateLimits):
     pass
 
 
@@ -56,6 +68,8 @@ class TenantPublic(BaseModel):
     id: str
     name: str
     personal_user_id: str | None
+    rpm_limit: int | None
+    tpm_limit: int | None
     created_at: Timestamp
 
 

