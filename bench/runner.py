@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -124,6 +125,7 @@ def run_all(config: RunConfig) -> dict[str, Any]:
     with mock_provider(mock_port, config.work_dir) as mock_pid:
         for name in config.targets:
             ctx = Context(mock_port=mock_port, work_dir=config.work_dir / name)
+            shutil.rmtree(ctx.work_dir, ignore_errors=True)  # every run starts from scratch
             ctx.work_dir.mkdir(parents=True, exist_ok=True)
             results[name] = run_target(name, ctx, mock_pid, config)
     return results

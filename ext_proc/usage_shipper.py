@@ -40,8 +40,11 @@ class UsageShipper:
             await self.flush_once()
 
     async def flush_once(self) -> None:
-        while await self._send_oldest(await self._persist_and_peek()):
-            pass
+        """Spool what is pending, then drain the spool. Records that arrive meanwhile wait
+        for the next tick, so a busy gateway sends a few large batches, not many small ones."""
+        oldest = await self._persist_and_peek()
+        while await self._send_oldest(oldest):
+            oldest = await asyncio.to_thread(self._spool.oldest)
 
     def _take_pending(self) -> list[usage_pb2.UsageRecord]:
         """On the event loop (submit appends there too): at most one batch."""
