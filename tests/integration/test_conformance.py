@@ -304,3 +304,13 @@ def test_active_health_check_marks_a_dead_on_prem_endpoint(
 
     wait_for(lambda: flags("hc-live") == "healthy", timeout=10)
     wait_for(lambda: "failed_active_hc" in flags("hc-dead"), timeout=10)
+
+
+def test_a_parameter_the_provider_cannot_honour_is_a_400_naming_it(
+    gateway: Gateway, providers: dict[str, Deployed]
+) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        chat(gateway, providers["anthropic"], n=2)
+    assert info.value.status_code == 400 and info.value.param == "n"
+    [record] = wait_for(lambda: gateway.usage(info.value.response.headers["x-request-id"]))
+    assert record["status"] == 400 and record["total_tokens"] == 0
