@@ -8,6 +8,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,14 +90,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float =
         time.sleep(every)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def gateway(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Gateway]:
-    backend = request.param
-    home = tmp_path_factory.mktemp(f"omg-{backend}")
-    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    settings = make_settings(home, url)
+@asynccontextmanager
+async def running_gateway(home: Path, backend: str, database_url: str) -> AsyncIterator[Gateway]:
+    settings = make_settings(home, database_url)
     seeded = await asyncio.to_thread(prepare, settings)
     stack = Stack(gateway_specs(settings), home / "logs")
     await stack.start()
@@ -104,3 +100,22 @@ async def gateway(
         yield Gateway(settings, stack, seeded.demo_key, seeded.admin_token, backend)
     finally:
         await stack.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Gateway]:
+    """The whole stack, once per database backend."""
+    backend = request.param
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    async with running_gateway(tmp_path_factory.mktemp(f"omg-{backend}"), backend, url) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="session")
+async def providers_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]:
+    """A stack of its own for the provider conformance suite: translation does not depend on
+    the database, so it runs once (on SQLite) instead of once per backend."""
+    async with running_gateway(tmp_path_factory.mktemp("omg-providers"), "sqlite", "") as gw:
+        yield gw
