@@ -44,7 +44,9 @@ class AttemptState:
 def deployment_for(headers: dict[str, str], snap: RuntimeSnapshot) -> Deployment:
     deployment = snap.deployments.get(headers.get(ROUTING_HEADER, ""))
     if deployment is None:
-        raise errors.GatewayError(503, "The selected deployment is no longer configured.",
+        # 500, not 503: Envoy's local-reply mapper rewrites bodies from 502 up, which would
+        # nest this OpenAI-format body in another; clients retry a 500 all the same.
+        raise errors.GatewayError(500, "The selected deployment is no longer configured.",
                                   "server_error", "deployment_unavailable")
     return deployment
 
