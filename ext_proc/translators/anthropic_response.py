@@ -66,28 +66,13 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-class AnthropicChat:
+class AnthropicChat(oai.WholeBody):
     """A whole `message` body -> one `chat.completion`."""
 
-    __slots__ = ("_buffer", "_created", "_model", "usage")
+    __slots__ = ()
 
-    def __init__(self, request_model: str) -> None:
-        self.usage: Usage | None = None
-        self._model = request_model
-        self._created = int(time.time())
-        self._buffer = b""
-
-    def status(self, upstream_status: int) -> int:
-        return upstream_status
-
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return oai.JSON_HEADERS
-
-    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
-        self._buffer += chunk
-        if not end_of_stream:
-            return b""
-        message = oai.json_or_none(self._buffer)
+    def convert(self, raw: bytes) -> bytes:
+        message = oai.json_or_none(raw)
         if not isinstance(message, dict) or message.get("type") != "message":
             return oai.error_object(502, "Unreadable response from the anthropic provider.", None)
         self.usage = anthropic_usage_to_usage(message.get("usage") or {})

@@ -95,28 +95,13 @@ def _new_id() -> str:
 # -- Converse ----------------------------------------------------------------------------------
 
 
-class BedrockChat:
+class BedrockChat(oai.WholeBody):
     """A whole Converse response -> one `chat.completion`."""
 
-    __slots__ = ("_buffer", "_created", "_model", "usage")
+    __slots__ = ()
 
-    def __init__(self, request_model: str) -> None:
-        self.usage: Usage | None = None
-        self._model = request_model
-        self._created = int(time.time())
-        self._buffer = b""
-
-    def status(self, upstream_status: int) -> int:
-        return upstream_status
-
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return oai.JSON_HEADERS
-
-    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
-        self._buffer += chunk
-        if not end_of_stream:
-            return b""
-        response = oai.json_or_none(self._buffer)
+    def convert(self, raw: bytes) -> bytes:
+        response = oai.json_or_none(raw)
         if not isinstance(response, dict) or not isinstance(response.get("output"), dict):
             return oai.error_object(502, "Unreadable response from the bedrock provider.", None)
         self.usage = converse_usage_to_usage(response.get("usage") or {})
@@ -256,27 +241,13 @@ class BedrockChatStream:
 # -- Titan embeddings --------------------------------------------------------------------------
 
 
-class TitanEmbeddings:
+class TitanEmbeddings(oai.WholeBody):
     """`{"embedding": [...], "inputTextTokenCount": n}` -> an OpenAI embeddings list (floats)."""
 
-    __slots__ = ("_buffer", "_model", "usage")
+    __slots__ = ()
 
-    def __init__(self, request_model: str) -> None:
-        self.usage: Usage | None = None
-        self._model = request_model
-        self._buffer = b""
-
-    def status(self, upstream_status: int) -> int:
-        return upstream_status
-
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return oai.JSON_HEADERS
-
-    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
-        self._buffer += chunk
-        if not end_of_stream:
-            return b""
-        response = oai.json_or_none(self._buffer)
+    def convert(self, raw: bytes) -> bytes:
+        response = oai.json_or_none(raw)
         vector = response.get("embedding") if isinstance(response, dict) else None
         if not isinstance(vector, list):
             return oai.error_object(502, "Unreadable response from the bedrock provider.", None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -272,6 +273,36 @@ class ChunkWriter:
 def sse_error(status: int, message: str, code: str | None) -> bytes:
     """An error inside an already started stream, as OpenAI sends it: a `data:` error object."""
     return b"data: " + error_object(status, message, code) + b"\n\n"
+
+
+class WholeBody:
+    """A non-streamed provider reply: buffered until its end, then converted once.
+
+    Subclasses implement `convert(raw) -> bytes` (OpenAI-format JSON) and set `usage`.
+    """
+
+    __slots__ = ("_buffer", "_created", "_model", "usage")
+
+    def __init__(self, request_model: str) -> None:
+        self.usage: Usage | None = None
+        self._model = request_model
+        self._created = int(time.time())
+        self._buffer = b""
+
+    def status(self, upstream_status: int) -> int:
+        return upstream_status
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return JSON_HEADERS
+
+    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
+        self._buffer += chunk
+        if not end_of_stream:
+            return b""
+        return self.convert(self._buffer)
+
+    def convert(self, raw: bytes) -> bytes:
+        raise NotImplementedError
 
 
 class UpstreamErrorResponse:

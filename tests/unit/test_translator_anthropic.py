@@ -17,7 +17,7 @@ from translator_support import (
     without_volatile,
 )
 
-from ext_proc.translators import anthropic_response
+from ext_proc.translators import anthropic_response, openai_wire
 from ext_proc.translators.anthropic import (
     DEFAULT_MAX_TOKENS,
     THINKING_BUDGETS,
@@ -32,7 +32,9 @@ USER = [{"role": "user", "content": "Hello there"}]
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(anthropic_response, "time", types.SimpleNamespace(time=lambda: 1.7e9))
+    clock = types.SimpleNamespace(time=lambda: 1.7e9)
+    monkeypatch.setattr(anthropic_response, "time", clock)
+    monkeypatch.setattr(openai_wire, "time", clock)  # whole-body replies take `created` there
 
 
 def translate(body: dict[str, Any], target: Target = TARGET) -> dict[str, Any]:
