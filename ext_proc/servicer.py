@@ -96,7 +96,12 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                     yield response
         finally:
             if ctx.recordable:
-                ctx.status = ctx.status or 499  # client went away before the response ended
+                # The client went away before the response ended. A stream client often
+                # closes right after `[DONE]`, before Envoy passes on the end of the body:
+                # the usage the stream already carried still counts.
+                ctx.status = ctx.status or 499
+                if ctx.usage is None and ctx.tap is not None:
+                    ctx.usage = ctx.tap.usage
                 self._finish(ctx)
 
     async def _dispatch(
