@@ -19,7 +19,7 @@ from translator_support import (
     without_volatile,
 )
 
-from ext_proc.translators import bedrock_response
+from ext_proc.translators import bedrock_response, openai_wire
 from ext_proc.translators.base import EMBEDDINGS, TOOLS_STREAM, Target, TranslationError
 from ext_proc.translators.bedrock import BedrockTranslator
 from ext_proc.translators.registry import TRANSLATORS, UnknownProvider, translator_for
@@ -33,7 +33,9 @@ TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "
 
 @pytest.fixture(autouse=True)
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bedrock_response, "time", types.SimpleNamespace(time=lambda: 1.7e9))
+    clock = types.SimpleNamespace(time=lambda: 1.7e9)
+    monkeypatch.setattr(bedrock_response, "time", clock)
+    monkeypatch.setattr(openai_wire, "time", clock)  # whole-body replies take `created` there
     monkeypatch.setattr(bedrock_response, "_new_id", lambda: "chatcmpl-fixed")
 
 
