@@ -135,12 +135,8 @@ def _max_tokens(body: JSONObject, target: Target, thinking_budget: int | None) -
 
 def _sampling(body: JSONObject) -> JSONObject:
     sampling: JSONObject = {}
-    temperature = body.get("temperature")
+    temperature = oai.unit_temperature(body, "The anthropic provider")
     if temperature is not None:
-        if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
-            raise TranslationError(
-                "The anthropic provider accepts a temperature between 0 and 1.", "temperature"
-            )
         sampling["temperature"] = temperature
     if body.get("top_p") is not None:
         sampling["top_p"] = body["top_p"]
@@ -155,14 +151,9 @@ def _sampling(body: JSONObject) -> JSONObject:
 
 def openai_to_anthropic_messages(messages: object) -> tuple[list[JSONObject], list[JSONObject]]:
     """(system blocks, alternating user/assistant turns) of OpenAI `messages`."""
-    if not isinstance(messages, list) or not messages:
-        raise TranslationError("'messages' must be a non-empty array.", "messages")
     system: list[JSONObject] = []
     turns: list[JSONObject] = []
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise TranslationError("A message must be an object.", where)
+    for where, message in oai.indexed_messages(messages):
         role = message.get("role")
         if role in ("system", "developer"):
             system.append({"type": "text", "text": oai.text_of(message.get("content"), where)})

@@ -161,10 +161,8 @@ def openai_to_inference_config(body: JSONObject) -> JSONObject:
     max_tokens = oai.max_output_tokens(body)
     if max_tokens is not None:
         config["maxTokens"] = max_tokens
-    temperature = body.get("temperature")
+    temperature = oai.unit_temperature(body, "Bedrock")
     if temperature is not None:
-        if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
-            raise TranslationError("Bedrock accepts a temperature between 0 and 1.", "temperature")
         config["temperature"] = temperature
     if body.get("top_p") is not None:
         config["topP"] = body["top_p"]
@@ -175,14 +173,9 @@ def openai_to_inference_config(body: JSONObject) -> JSONObject:
 
 
 def openai_to_converse_messages(messages: object) -> tuple[list[JSONObject], list[JSONObject]]:
-    if not isinstance(messages, list) or not messages:
-        raise TranslationError("'messages' must be a non-empty array.", "messages")
     system: list[JSONObject] = []
     turns: list[JSONObject] = []
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise TranslationError("A message must be an object.", where)
+    for where, message in oai.indexed_messages(messages):
         if message.get("role") in ("system", "developer"):
             system.append({"text": oai.text_of(message.get("content"), where)})
             continue

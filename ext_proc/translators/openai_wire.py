@@ -66,6 +66,28 @@ def reject_unless_default(body: JSONObject, name: str, default: object, provider
         )
 
 
+def unit_temperature(body: JSONObject, provider_phrase: str) -> float | None:
+    """`temperature` for providers that take 0..1 only (OpenAI allows up to 2): else a 400."""
+    temperature = body.get("temperature")
+    if temperature is None:
+        return None
+    if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
+        raise TranslationError(f"{provider_phrase} accepts a temperature between 0 and 1.",
+                               "temperature")
+    return temperature
+
+
+def indexed_messages(messages: object) -> Iterator[tuple[str, JSONObject]]:
+    """(`messages[i]` path, message) for each OpenAI message; a 400 for a malformed list."""
+    if not isinstance(messages, list) or not messages:
+        raise TranslationError("'messages' must be a non-empty array.", "messages")
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise TranslationError("A message must be an object.", where)
+        yield where, message
+
+
 def max_output_tokens(body: JSONObject) -> int | None:
     """`max_completion_tokens` wins over the deprecated `max_tokens`."""
     for name in ("max_completion_tokens", "max_tokens"):
