@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from ext_proc.translators import openai_chunks as oc
-from ext_proc.usage import Usage, event_data, split_events
+from ext_proc.usage import Usage
 
 JSONObject = dict[str, Any]
 Clock = Callable[[], float]
@@ -151,38 +151,20 @@ class GeminiChatResponse:
         return orjson.dumps(completion)
 
 
-class GeminiStreamResponse:
+class GeminiStreamResponse(oc.SseTranslation):
     """A `streamGenerateContent?alt=sse` answer, translated event by event."""
 
     def __init__(self, request_model: str, clock: Clock = time.time) -> None:
-        self.usage: Usage | None = None
+        super().__init__()
         self._model = request_model
         self._created = int(clock())
         self._id = "chatcmpl-gemini"
-        self._pending = b""
         self._started: set[int] = set()
         self._tool_calls: dict[int, int] = {}  # candidate index -> tool calls sent
-        self._finished = False
 
-    def status(self, upstream_status: int) -> int:
-        return upstream_status
-
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return oc.SSE_HEADERS
-
-    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
-        events, self._pending = split_events(self._pending + chunk)
-        if end_of_stream and self._pending.strip():
-            events.append(self._pending)
-            self._pending = b""
-        out = [self._translate(event_data(event)) for event in events]
-        if end_of_stream and not self._finished:
-            out.append(self._close())
-        return b"".join(out)
-
-    def _translate(self, data: bytes) -> bytes:
+    def event(self, data: bytes) -> bytes:
         response = oc.parse_json(data) if data else None
-        if not isinstance(response, dict) or self._finished:
+        if not isinstance(response, dict) or self.closed:
             return b""
         if isinstance(response.get("error"), dict):
             return oc.sse_frame({"error": gemini_error_to_openai(response["error"])[1]})
@@ -222,8 +204,8 @@ class GeminiStreamResponse:
     def _chunk(self, choices: list[JSONObject]) -> JSONObject:
         return oc.chunk(self._id, self._created, self._model, choices)
 
-    def _close(self) -> bytes:
-        self._finished = True
+    def close(self) -> bytes:
+        self.closed = True
         usage = b""
         if self.usage is not None:
             usage_object = oc.usage_object(self.usage)

@@ -19,6 +19,7 @@ from ext_proc.translators.openai_wire import (  # noqa: F401 (one definition, re
     json_or_none,
     usage_object,
 )
+from ext_proc.usage import Usage, event_data, split_events
 
 JSONObject = dict[str, Any]
 
@@ -68,3 +69,38 @@ def parse_json(raw: bytes) -> Any:
 def text_excerpt(raw: bytes, limit: int = 500) -> str:
     """A readable excerpt of a non-JSON upstream body (e.g. an HTML proxy error page)."""
     return raw[:limit].decode("utf-8", "replace").strip() or "empty response body"
+
+
+class SseTranslation:
+    """An upstream SSE stream translated event by event, whatever the chunking.
+
+    Subclasses define `event(data) -> bytes` for one event's `data:` payload and
+    `close() -> bytes` for the end of the stream; `close` sets `closed`.
+    """
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+        self.closed = False
+        self._pending = b""
+
+    def status(self, upstream_status: int) -> int:
+        return upstream_status
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return SSE_HEADERS
+
+    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
+        events, self._pending = split_events(self._pending + chunk)
+        if end_of_stream and self._pending.strip():
+            events.append(self._pending)
+            self._pending = b""
+        out = [self.event(event_data(event)) for event in events]
+        if end_of_stream and not self.closed:
+            out.append(self.close())
+        return b"".join(out)
+
+    def event(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> bytes:
+        raise NotImplementedError

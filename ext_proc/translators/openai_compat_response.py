@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ext_proc.translators import openai_chunks as oc
-from ext_proc.usage import Usage, event_data, split_events, usage_from_object
+from ext_proc.usage import Usage, usage_from_object
 
 JSONObject = dict[str, Any]
 STATUS_MAP = {422: 400, 529: 503}
@@ -66,37 +66,19 @@ class CompatJsonResponse:
         return chunk
 
 
-class CompatStreamResponse:
+class CompatStreamResponse(oc.SseTranslation):
     """An SSE chat stream with usage moved into the standard final usage chunk."""
 
     def __init__(self) -> None:
-        self.usage: Usage | None = None
+        super().__init__()
         self._usage_object: JSONObject | None = None
-        self._pending = b""
         self._last: JSONObject = {}
-        self._done = False
 
-    def status(self, upstream_status: int) -> int:
-        return upstream_status
-
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        return oc.SSE_HEADERS
-
-    def body(self, chunk: bytes, end_of_stream: bool) -> bytes:
-        events, self._pending = split_events(self._pending + chunk)
-        if end_of_stream and self._pending.strip():
-            events.append(self._pending)
-            self._pending = b""
-        out = [self._event(event_data(event)) for event in events]
-        if end_of_stream and not self._done:
-            out.append(self._finish())
-        return b"".join(out)
-
-    def _event(self, data: bytes) -> bytes:
-        if not data or self._done:
+    def event(self, data: bytes) -> bytes:
+        if not data or self.closed:
             return b""  # comments, keep-alives, anything after [DONE]
         if data.strip() == b"[DONE]":
-            return self._finish()
+            return self.close()
         parsed = oc.parse_json(data)
         if not isinstance(parsed, dict):
             return b"data: " + data + b"\n\n"
@@ -116,8 +98,8 @@ class CompatStreamResponse:
         if "id" in chunk:
             self._last = chunk
 
-    def _finish(self) -> bytes:
-        self._done = True
+    def close(self) -> bytes:
+        self.closed = True
         if self._usage_object is None:
             return oc.SSE_DONE
         last = self._last
