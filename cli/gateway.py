@@ -37,22 +37,12 @@ def prepare(settings: Settings) -> SeedResult:
 
 def child_env(settings: Settings) -> dict[str, str]:
     """Pin every child to the same settings, whatever their own environment says."""
-    return {
-        "OMG_HOME": str(settings.resolved_home),
-        "OMG_DATABASE_URL": settings.effective_database_url,
-        "OMG_LISTEN_PORT": str(settings.listen_port),
-        "OMG_ADMIN_PORT": str(settings.admin_port),
-        "OMG_XDS_PORT": str(settings.xds_port),
-        "OMG_EXT_PROC_PORT": str(settings.ext_proc_port),
-        "OMG_MOCK_PORT": str(settings.mock_port),
-        "OMG_ENVOY_ADMIN_PORT": str(settings.envoy_admin_port),
-        "OMG_MAX_BODY_BYTES": str(settings.max_body_bytes),
-        "OMG_LOG_LEVEL": settings.log_level,
-        "OMG_REDIS_URL": settings.redis_url,
-        "OMG_REDIS_TIMEOUT_SECONDS": str(settings.redis_timeout_seconds),
-        "OMG_RATE_LIMIT_FAILURE_MODE": settings.rate_limit_failure_mode,
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {f"OMG_{name.upper()}": str(value)
+           for name, value in settings.model_dump().items() if value is not None}
+    env["OMG_HOME"] = str(settings.resolved_home)
+    env["OMG_DATABASE_URL"] = settings.effective_database_url
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def ext_proc_ports(settings: Settings) -> list[int]:

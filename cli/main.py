@@ -9,6 +9,7 @@ import typer
 
 from cli import admin_client, cmd_apply
 from cli.cmd_config import deployments_app, models_app, providers_app
+from cli.cmd_health import health, incidents_app, slis_app
 from cli.cmd_identity import members_app, roles_app, tenants_app, users_app
 from cli.cmd_keys import keys_app
 from cli.cmd_ops import audit_app, usage_app
@@ -21,10 +22,12 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (tenants_app, "tenants"), (users_app, "users"),
                   (members_app, "members"), (roles_app, "roles"), (keys_app, "keys"),
                   (models_app, "models"), (deployments_app, "deployments"),
-                  (providers_app, "providers"), (usage_app, "usage"), (audit_app, "audit")):
+                  (providers_app, "providers"), (usage_app, "usage"), (audit_app, "audit"),
+                  (incidents_app, "incidents"), (slis_app, "slis")):
     app.add_typer(sub, name=name)
 app.command("apply")(cmd_apply.apply)
 app.command("export")(cmd_apply.export)
+app.command("health")(health)
 
 
 @app.command()

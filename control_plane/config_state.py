@@ -102,6 +102,15 @@ def keys_to_protos(keys: Iterable[models.ApiKey], now_ms: int) -> dict[str, conf
     return protos
 
 
+# A drained deployment (an SLI incident asked for it) sorts after every healthy one, so routing
+# prefers the others and still falls back to it when nothing else is left.
+DRAINED_PRIORITY_OFFSET = 1000
+
+
+def effective_priority(dep: models.Deployment) -> int:
+    return dep.priority + (DRAINED_PRIORITY_OFFSET if dep.drained else 0)
+
+
 def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> config_pb2.Deployment:
     return config_pb2.Deployment(
         id=dep.id,
@@ -112,7 +121,7 @@ def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> con
         upstream_model=dep.upstream_model,
         credential=cipher.decrypt(dep.credential_encrypted),
         weight=dep.weight,
-        priority=dep.priority,
+        priority=effective_priority(dep),
         timeout_s=dep.timeout_s,
         cluster=cluster_name(dep.id),
         options=dep.options or {},

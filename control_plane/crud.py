@@ -173,6 +173,11 @@ async def delete_deployment(
 ) -> None:
     audit.record(session, ctx, action="deployment.delete", target=deployment,
                  before=audit.snapshot(deployment))
+    objectives = await session.exec(
+        select(models.SliObjective).where(models.SliObjective.deployment_id == deployment.id)
+    )
+    for objective in objectives.all():  # its incidents stay: they are history
+        await session.delete(objective)
     await session.delete(deployment)
     await bump_revision(session)
     await session.commit()

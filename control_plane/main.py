@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 
 import grpc
 import uvicorn
@@ -15,6 +18,8 @@ from control_plane.config_state import GatewayState
 from control_plane.crypto import CredentialCipher, load_or_create_secret
 from control_plane.db import make_engine, make_sessions
 from control_plane.grpc_services import ConfigService, UsageService
+from control_plane.sli.evaluator import SliEvaluator
+from control_plane.sli.notify import incident_notifier
 from control_plane.xds.ads import AdsServer
 from control_plane.xds.cache import XdsCache, snapshot_from_state
 from omg_common.lifecycle import stop_on_signals
@@ -30,6 +35,14 @@ def xds_publisher(cache: XdsCache) -> object:
         asyncio.get_running_loop().create_task(cache.publish(snapshot_from_state(state)))
 
     return publish
+
+
+def sli_evaluator(settings: Settings, sessions: object, hub: ConfigHub) -> SliEvaluator:
+    """One per replica; the lease lets only one of them evaluate at a time."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    interval = settings.sli_eval_seconds
+    return SliEvaluator(sessions, incident_notifier(sessions), hub.refresh,  # type: ignore[arg-type]
+                        holder, interval_s=interval, lease_s=max(3 * interval, 5.0))
 
 
 def grpc_server(
@@ -66,6 +79,7 @@ async def serve(settings: Settings) -> None:
     ))
     api.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     poller = asyncio.create_task(hub.poll_forever(settings.config_poll_seconds))
+    evaluator = asyncio.create_task(sli_evaluator(settings, sessions, hub).run_forever())
     api_task = asyncio.create_task(api.serve())
     log.info("control plane: admin API :%d, xDS/config/usage gRPC :%d, config version %s",
              settings.admin_port, settings.xds_port, hub.version)
@@ -75,6 +89,8 @@ async def serve(settings: Settings) -> None:
                        return_when=asyncio.FIRST_COMPLETED)
     api.should_exit = True
     poller.cancel()
+    evaluator.cancel()
+    await asyncio.gather(evaluator, return_exceptions=True)
     await server.stop(grace=1)
     await api_task
     await engine.dispose()

@@ -83,6 +83,8 @@ class Deployment(SQLModel, table=True):
     priority: int = 0
     timeout_s: float = 600.0
     enabled: bool = True
+    # Set while an incident of an SLI with `drain` is open: routing prefers other deployments.
+    drained: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
@@ -207,3 +209,59 @@ class ConfigRevision(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     revision: int = 0
+
+
+class SliObjective(SQLModel, table=True):
+    """A service-level indicator of one deployment, its threshold, and its evaluation state.
+
+    The streaks live in this row (not in a process), so a restart or another control-plane
+    replica carries on where the last evaluator stopped.
+    """
+
+    __tablename__ = "sli_objective"
+
+    id: str = Field(default_factory=lambda: new_id("sli"), primary_key=True)
+    deployment_id: str = Field(index=True)
+    kind: str  # control_plane.sli.rules.SliKind
+    threshold: float
+    window_s: int = 300
+    min_requests: int = 10
+    breach_windows: int = 2  # consecutive breaching evaluations that open an incident
+    recover_windows: int = 2  # consecutive healthy evaluations that resolve it
+    drain: bool = False  # an open incident drains the deployment
+    enabled: bool = True
+    breaching: int = 0
+    healthy: int = 0
+    last_value: float | None = None
+    last_evaluated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Incident(SQLModel, table=True):
+    """A breach of an SLI, from the evaluation that opened it to the one that resolved it."""
+
+    __table_args__ = (sa.Index("ix_incident_started_at", "started_at"),)
+
+    id: str = Field(default_factory=lambda: new_id("inc"), primary_key=True)
+    objective_id: str = Field(index=True)
+    deployment_id: str = Field(index=True)
+    deployment_name: str = ""
+    kind: str
+    threshold: float
+    value: float  # the SLI's value when the incident opened
+    peak: float  # the worst value seen while open
+    last_value: float
+    status: str = Field(default="open", index=True)  # "open" or "resolved"
+    drained: bool = False
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class LeaderLease(SQLModel, table=True):
+    """Who runs a singleton job (e.g. the SLI evaluator) among control-plane replicas."""
+
+    __tablename__ = "leader_lease"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_column=_ts())

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default="open", description="when Redis cannot answer: serve unlimited, or refuse (429)"
     )
 
+    sli_eval_seconds: float = Field(
+        default=15.0, gt=0, description="how often the SLI evaluator measures every objective"
+    )
+
     @cached_property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

@@ -148,6 +148,7 @@ class DeploymentPublic(BaseModel):
     priority: int
     timeout_s: float
     enabled: bool
+    drained: bool = False
     created_at: Timestamp
 
 

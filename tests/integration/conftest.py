@@ -91,8 +91,11 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float =
 
 
 @asynccontextmanager
-async def running_gateway(home: Path, backend: str, database_url: str) -> AsyncIterator[Gateway]:
-    settings = make_settings(home, database_url)
+async def running_gateway(
+    home: Path, backend: str, database_url: str, **overrides: Any
+) -> AsyncIterator[Gateway]:
+    """The whole stack; `overrides` change settings (e.g. a faster SLI evaluator)."""
+    settings = make_settings(home, database_url).model_copy(update=overrides)
     seeded = await asyncio.to_thread(prepare, settings)
     stack = Stack(gateway_specs(settings), home / "logs")
     await stack.start()

@@ -1,0 +1,1 @@
+"""Service-level indicators per deployment, evaluated from the usage stream into incidents."""
