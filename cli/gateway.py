@@ -10,6 +10,7 @@ from cli.stack import ChildSpec, http_ready, python_module, tcp_ready
 from control_plane.crypto import CredentialCipher, load_or_create_secret
 from control_plane.db import make_engine, make_sessions, upgrade_database
 from control_plane.seed import SeedResult, seed
+from ext_proc.metrics_server import MULTIPROC_ENV, reset_multiprocess_dir
 from omg_common.settings import Settings
 
 
@@ -51,6 +52,10 @@ def child_env(settings: Settings) -> dict[str, str]:
         "OMG_REDIS_URL": settings.redis_url,
         "OMG_REDIS_TIMEOUT_SECONDS": str(settings.redis_timeout_seconds),
         "OMG_RATE_LIMIT_FAILURE_MODE": settings.rate_limit_failure_mode,
+        "OMG_BIND_HOST": settings.bind_host,
+        "OMG_EXT_PROC_METRICS_PORT": str(settings.ext_proc_metrics_port),
+        "OMG_METRICS_TENANT_LABEL": str(settings.metrics_tenant_label).lower(),
+        "OMG_OTLP_ENDPOINT": settings.otlp_endpoint,
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -60,16 +65,25 @@ def ext_proc_ports(settings: Settings) -> list[int]:
     return [settings.ext_proc_port + i for i in range(max(settings.ext_proc_workers, 1))]
 
 
+def ext_proc_metrics_dir(settings: Settings) -> Path:
+    return settings.resolved_home / "metrics" / "ext_proc"
+
+
 def ext_proc_spec(settings: Settings, env: dict[str, str], index: int, port: int) -> ChildSpec:
+    """Workers share one multiprocess metrics folder; the first one serves the sum."""
     name = "ext_proc" if index == 0 else f"ext_proc_{index}"
+    metrics = {MULTIPROC_ENV: str(ext_proc_metrics_dir(settings))}
+    if index:
+        metrics["OMG_EXT_PROC_METRICS_PORT"] = "0"
     return ChildSpec(name, python_module("ext_proc.main"), tcp_ready("127.0.0.1", port),
-                     {**env, "OMG_EXT_PROC_PORT": str(port)})
+                     {**env, "OMG_EXT_PROC_PORT": str(port), **metrics})
 
 
 def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSpec]:
     env = child_env(settings)
     ports = ext_proc_ports(settings)
     bootstrap: Path = write_bootstrap(settings, ports)
+    reset_multiprocess_dir(ext_proc_metrics_dir(settings))
     specs = [
         ChildSpec(
             "control_plane", python_module("control_plane.main"),

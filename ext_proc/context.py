@@ -13,11 +13,13 @@ from protos import usage_pb2
 
 class RequestContext:
     __slots__ = (
+        "callback_started",
         "decision",
         "endpoint",
         "error_type",
         "finished",
         "first_byte_at",
+        "overhead",
         "principal",
         "request_id",
         "reservation",
@@ -30,6 +32,8 @@ class RequestContext:
 
     def __init__(self) -> None:
         self.started_at = time.perf_counter()
+        self.callback_started = self.started_at
+        self.overhead = 0.0  # seconds spent inside ext_proc callbacks so far
         self.started_wall_ms = time.time_ns() // 1_000_000
         self.request_id = ""
         self.endpoint = ""

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         default="open", description="when Redis cannot answer: serve unlimited, or refuse (429)"
     )
 
+    bind_host: str = Field(default="127.0.0.1", description="where ext_proc and the control "
+                           "plane listen (0.0.0.0 in containers)")
+    ext_proc_metrics_port: int = Field(default=9464, ge=0, description="Prometheus endpoint "
+                                       "of ext_proc (all workers of a host); 0: off")
+    metrics_tenant_label: bool = Field(default=False, description="add a tenant label to "
+                                       "request metrics (one series per tenant)")
+    otlp_endpoint: str = Field(default="", description="OTLP/HTTP base URL for traces and "
+                               "metrics, e.g. http://otel-collector:4318; empty: off")
+
     @cached_property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()

@@ -39,6 +39,7 @@ def make_settings(home: Path, database_url: str) -> Settings:
         xds_port=free_port(),
         ext_proc_port=free_port(),
         mock_port=free_port(),
+        ext_proc_metrics_port=free_port(),
         max_body_bytes=TEST_MAX_BODY_BYTES,
         node_id=f"omg-test-{os.getpid()}",
     )
