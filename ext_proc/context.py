@@ -60,6 +60,13 @@ class RequestContext:
             return 0  # refused or failed upstream: nothing was generated
         return None  # e.g. the client left mid-stream: keep the estimate
 
+    def anonymous_record(self, now: float) -> usage_pb2.UsageRecord:
+        """A request refused before its key resolved (metrics only, never shipped)."""
+        return usage_pb2.UsageRecord(
+            request_id=self.request_id, created_at_ms=self.started_wall_ms, status=self.status,
+            latency_ms=(now - self.started_at) * 1000.0, endpoint=self.endpoint,
+            error_type=self.error_type)
+
     def to_record(self, now: float) -> usage_pb2.UsageRecord:
         principal = self.principal
         decision = self.decision

@@ -142,7 +142,7 @@ class OtlpTelemetry:
         self._ids.pin(*request_ids(record.request_id))
         attributes = request_attributes(record)
         span = self._tracer.start_span(
-            f"{attributes['gen_ai.operation.name']} {record.model}".strip(),
+            f"{attributes['gen_ai.operation.name']} {record.model}".strip() or "request",
             kind=SpanKind.SERVER, start_time=start_ns, attributes=attributes)
         if record.status >= 500 or record.status == 0:
             span.set_status(Status(StatusCode.ERROR, record.error_type or None))

@@ -138,6 +138,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         ctx.error_type = err.code or err.type
         if ctx.recordable:
             self._finish(ctx)
+        elif ctx.principal is None:  # billed to nobody, but still a request to count
+            now = time.perf_counter()
+            self._observe(ctx.anonymous_record(now), ctx.overhead + now - ctx.callback_started)
         return immediate(err)
 
     def _on_request_headers(

@@ -29,7 +29,7 @@ from tests.integration.redis_server import redis_server  # noqa: F401  (a fixtur
 TEST_MAX_BODY_BYTES = 1024 * 1024
 
 
-def make_settings(home: Path, database_url: str) -> Settings:
+def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
     return Settings(
         home=home,
         database_url=database_url,
@@ -42,6 +42,7 @@ def make_settings(home: Path, database_url: str) -> Settings:
         ext_proc_metrics_port=free_port(),
         max_body_bytes=TEST_MAX_BODY_BYTES,
         node_id=f"omg-test-{os.getpid()}",
+        **overrides,
     )
 
 
@@ -92,8 +93,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float =
 
 
 @asynccontextmanager
-async def running_gateway(home: Path, backend: str, database_url: str) -> AsyncIterator[Gateway]:
-    settings = make_settings(home, database_url)
+async def running_gateway(
+    home: Path, backend: str, database_url: str, **overrides: Any
+) -> AsyncIterator[Gateway]:
+    settings = make_settings(home, database_url, **overrides)
     seeded = await asyncio.to_thread(prepare, settings)
     stack = Stack(gateway_specs(settings), home / "logs")
     await stack.start()
