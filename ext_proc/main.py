@@ -68,7 +68,7 @@ async def serve(settings: Settings) -> None:
     server.add_insecure_port(f"{settings.bind_host}:{settings.ext_proc_port}")
     await server.start()
     telemetry.start()
-    backlog = asyncio.create_task(telemetry.watch_backlog(lambda: shipper.backlog))
+    flushing = asyncio.create_task(telemetry.flush_forever(lambda: shipper.backlog))
     log.info("ext_proc serving on %s:%d (config %s)", settings.bind_host, settings.ext_proc_port,
              holder.current.version)
 
@@ -77,7 +77,7 @@ async def serve(settings: Settings) -> None:
     await server.stop(grace=2)
     shipping.cancel()
     watcher.cancel()
-    backlog.cancel()
+    flushing.cancel()
     await shipper.close()
     await limiter.close()
     spool.close()

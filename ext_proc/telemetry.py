@@ -16,7 +16,7 @@ from ext_proc.upstream import AttemptTracer
 from omg_common.settings import Settings
 from protos import usage_pb2
 
-BACKLOG_REFRESH_SECONDS = 1.0
+FLUSH_SECONDS = 1.0
 
 
 class Telemetry:
@@ -51,13 +51,16 @@ class Telemetry:
     def attempt_tracer(self) -> AttemptTracer | None:
         return None if self.otlp is None else self.otlp.attempt
 
-    async def watch_backlog(self, backlog: Callable[[], int]) -> None:
+    async def flush_forever(self, backlog: Callable[[], int]) -> None:
+        """Every second: request metrics to prometheus-client, and the usage backlog."""
         gauge = self.metrics.usage_backlog
         while True:
             gauge.set(backlog())
-            await asyncio.sleep(BACKLOG_REFRESH_SECONDS)
+            self.metrics.flush()
+            await asyncio.sleep(FLUSH_SECONDS)
 
     def close(self) -> None:
+        self.metrics.flush()
         stop_metrics(self._server, os.getpid())
         if self.otlp is not None:
             self.otlp.shutdown()

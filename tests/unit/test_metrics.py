@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from ext_proc.metrics import GatewayMetrics, status_class
+from ext_proc.metrics import DURATION_BUCKETS, GatewayMetrics, PendingHistogram, status_class
 from ext_proc.metrics_server import exposition_registry, reset_multiprocess_dir
 from ext_proc.servicer import ExternalProcessor
 from protos import usage_pb2
@@ -35,7 +35,11 @@ def test_status_classes() -> None:
 
 def test_one_stream_record_feeds_every_request_metric() -> None:
     registry = CollectorRegistry()
-    GatewayMetrics(registry).observe(STREAM, 0.0007)
+    metrics = GatewayMetrics(registry)
+    metrics.observe(STREAM, 0.0007)
+    assert sample(registry, "omg_requests_total", provider="openai", deployment="d1",
+                  model="m", status_class="2xx", error_type="") == 0  # until flushed
+    metrics.flush()
     model = {"provider": "openai", "deployment": "d1", "model": "m"}
     assert sample(registry, "omg_requests_total", **model, status_class="2xx",
                   error_type="") == 1
@@ -58,16 +62,34 @@ def test_rate_limit_rejections_are_counted_by_reason() -> None:
     metrics.observe(LIMITED, 0.0001)
     metrics.observe(LIMITED, 0.0001)
     metrics.observe(STREAM, 0.0001)
+    metrics.flush()
     assert sample(registry, "omg_rate_limit_rejections_total", model="m",
                   reason="rate_limit_exceeded") == 2
 
 
 def test_tenant_label_only_when_asked() -> None:
     without, with_tenant = CollectorRegistry(), CollectorRegistry()
-    GatewayMetrics(without).observe(STREAM, 0.0)
-    GatewayMetrics(with_tenant, tenant_label=True).observe(STREAM, 0.0)
+    for metrics in (GatewayMetrics(without), GatewayMetrics(with_tenant, tenant_label=True)):
+        metrics.observe(STREAM, 0.0)
+        metrics.flush()
     assert b'tenant="t1"' not in generate_latest(without)
     assert b'tenant="t1"' in generate_latest(with_tenant)
+
+
+def test_added_up_observations_equal_plain_observe_calls() -> None:
+    values = [0.0, 0.003, 0.01, 0.0100001, 0.5, 81.92, 100.0, 0.3, 0.3]
+    plain, pending = CollectorRegistry(), CollectorRegistry()
+    direct = Histogram("h", "h", buckets=DURATION_BUCKETS, registry=plain)
+    for value in values:
+        direct.observe(value)
+    added = PendingHistogram(Histogram("h", "h", buckets=DURATION_BUCKETS, registry=pending))
+    for index, value in enumerate(values):
+        added.add(value)
+        if index == 4:
+            added.flush()  # flushing twice adds up too
+    added.flush()
+    [expected], [got] = plain.collect(), pending.collect()
+    assert got.samples[:-1] == expected.samples[:-1]  # all but the _created stamp
 
 
 async def test_the_servicer_reports_each_request_once_with_its_overhead() -> None:
@@ -89,6 +111,7 @@ from protos import usage_pb2
 metrics = GatewayMetrics(CollectorRegistry())
 metrics.observe(usage_pb2.UsageRecord(model="m", status=200, latency_ms=5.0), 0.001)
 metrics.usage_backlog.set(int(sys.argv[1]))
+metrics.flush()
 """
 
 
