@@ -15,7 +15,7 @@ from omg_common.settings import Settings
 
 
 def mock_base_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.mock_port}/v1"
+    return f"http://{settings.mock_host}:{settings.mock_port}/v1"
 
 
 async def _seed(settings: Settings) -> SeedResult:
@@ -65,6 +65,11 @@ def ext_proc_ports(settings: Settings) -> list[int]:
     return [settings.ext_proc_port + i for i in range(max(settings.ext_proc_workers, 1))]
 
 
+def envoy_argv(settings: Settings, bootstrap: Path) -> list[str]:
+    return [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
+            str(settings.envoy_concurrency), "--disable-hot-restart", "--log-level", "warning"]
+
+
 def ext_proc_metrics_dir(settings: Settings) -> Path:
     return settings.resolved_home / "metrics" / "ext_proc"
 
@@ -91,9 +96,7 @@ def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSp
         ),
         *(ext_proc_spec(settings, env, index, port) for index, port in enumerate(ports)),
         ChildSpec(
-            "envoy",
-            [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
-             str(settings.envoy_concurrency), "--disable-hot-restart", "--log-level", "warning"],
+            "envoy", envoy_argv(settings, bootstrap),
             http_ready(f"http://127.0.0.1:{settings.envoy_admin_port}/ready"), env,
         ),
     ]
