@@ -4,10 +4,12 @@ files, ports that agree with the settings, Prometheus and Grafana wiring."""
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
 import pytest
 import yaml
 
@@ -31,6 +33,16 @@ def container_ports(service: dict[str, Any]) -> set[int]:
 def bind_mounts(service: dict[str, Any]) -> list[tuple[Path, str]]:
     mounts = [str(v).split(":") for v in service.get("volumes", [])]
     return [(ROOT / m[0], m[1]) for m in mounts if m[0].startswith("./")]
+
+
+def test_the_file_follows_the_compose_spec() -> None:
+    schema_file = resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    schema = json.loads(schema_file.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [e.message for e in validator.iter_errors(yaml.safe_load(COMPOSE.read_text()))]
+    assert not errors
+    broken = {"services": {"envoy": {"image": "x:1", "prots": ["8080:8080"]}}}
+    assert list(validator.iter_errors(broken))  # the schema does reject a misspelt key
 
 
 def test_the_topology_is_complete(services: dict[str, Any]) -> None:
