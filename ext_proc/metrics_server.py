@@ -36,6 +36,19 @@ def reset_multiprocess_dir(path: Path) -> Path:
     return path
 
 
+def forget_dead_workers(path: Path) -> None:
+    """Drop the live gauges of workers that died without `stop_metrics` (e.g. SIGKILL and a
+    restart by the supervisor), so a dead worker's usage backlog is not summed forever."""
+    for gauge in path.glob("gauge_live*_*.db"):
+        pid = int(gauge.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, str(path))
+        except PermissionError:
+            pass  # alive, another user's
+
+
 class DeclaredFamilies(Collector):
     """The multiprocess samples, plus HELP/TYPE of metrics that have none yet.
 
@@ -67,10 +80,13 @@ def exposition_registry(own: CollectorRegistry, shared_dir: Path | None) -> Coll
 
 def serve_metrics(own: CollectorRegistry, host: str, port: int) -> Any:
     """Start the scrape endpoint in a thread; None when disabled or the port is taken."""
+    shared = multiprocess_dir()
+    if shared is not None:
+        forget_dead_workers(shared)
     if not port:
         return None
     try:
-        server, _ = start_http_server(port, host, exposition_registry(own, multiprocess_dir()))
+        server, _ = start_http_server(port, host, exposition_registry(own, shared))
     except OSError as exc:
         log.warning("metrics endpoint %s:%d not started: %s", host, port, exc)
         return None

@@ -123,10 +123,18 @@ def send_traffic(gateway: Gateway, receiver: OtlpReceiver, fake_url: str) -> Obs
     return Observed(gateway, receiver, request_id, sent=PLAIN_REQUESTS + 1 + 1)
 
 
+def settled(text: str) -> str | None:
+    """The scrape once the last request (to tele-claude) is in and the series agree."""
+    requests = sample_total(text, "omg_requests_total")
+    done = sample_total(text, "omg_requests_total", model="tele-claude", status_class="2xx")
+    agree = sample_total(text, "omg_gateway_overhead_seconds_count") == requests
+    return text if done >= 2 and agree else None
+
+
 def test_ext_proc_workers_share_one_metrics_endpoint(observed: Observed) -> None:
     files = [p.name for p in ext_proc_metrics_dir(observed.gateway.settings).iterdir()]
     assert len([f for f in files if f.startswith("counter_")]) == 2  # both workers counted
-    text = observed.ext_proc()
+    text = wait_for(lambda: settled(observed.ext_proc()))  # workers flush once a second
     assert sample_total(text, "omg_requests_total", model="mock-gpt", provider="openai",
                         status_class="2xx") == PLAIN_REQUESTS + 1
     assert sample_total(text, "omg_requests_total", status_class="4xx",

@@ -11,7 +11,11 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from ext_proc.metrics import DURATION_BUCKETS, GatewayMetrics, PendingHistogram, status_class
-from ext_proc.metrics_server import exposition_registry, reset_multiprocess_dir
+from ext_proc.metrics_server import (
+    exposition_registry,
+    forget_dead_workers,
+    reset_multiprocess_dir,
+)
 from ext_proc.servicer import ExternalProcessor
 from protos import usage_pb2
 from tests.unit.test_servicer_disconnect import Context, holder, messages
@@ -130,3 +134,17 @@ def test_workers_add_up_in_one_exposition(tmp_path: Path) -> None:
     # Declared although no worker observed it: dashboards resolve from the first scrape.
     assert "# TYPE omg_fallbacks_total counter" in text
     assert text.count("# TYPE omg_requests_total counter") == 1
+
+
+def test_a_dead_workers_backlog_is_forgotten(tmp_path: Path) -> None:
+    shared = reset_multiprocess_dir(tmp_path / "metrics")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    subprocess.run([sys.executable, "-c", WORKER, "5"], env=env, check=True,
+                   cwd=Path(__file__).resolve().parents[2])  # exits without stop_metrics
+    own = CollectorRegistry()
+    GatewayMetrics(own)
+    assert b"omg_usage_backlog_records 5.0" in generate_latest(exposition_registry(own, shared))
+    forget_dead_workers(shared)
+    text = generate_latest(exposition_registry(own, shared)).decode()
+    assert "omg_usage_backlog_records 5.0" not in text
+    assert "omg_requests_total{" in text  # counters of dead workers still count
