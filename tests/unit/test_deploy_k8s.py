@@ -6,33 +6,53 @@ securityContext."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from tests.unit.deploy_support import ROOT, command_exists, is_pinned, unknown_settings
 
-BASE = ROOT / "deploy" / "k8s" / "base"
+DEPLOY = ROOT / "deploy"
+BASE = DEPLOY / "k8s" / "base"
+FOLDERS = (BASE, DEPLOY / "k8s" / "monitoring")
 API_VERSIONS = {
     "Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Service": "v1",
-    "PersistentVolumeClaim": "v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1",
-    "PodDisruptionBudget": "policy/v1", "HorizontalPodAutoscaler": "autoscaling/v2",
+    "PersistentVolumeClaim": "v1", "ServiceAccount": "v1", "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1", "PodDisruptionBudget": "policy/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2", "Role": "rbac.authorization.k8s.io/v1",
+    "RoleBinding": "rbac.authorization.k8s.io/v1",
 }
 WORKLOADS = ("Deployment", "StatefulSet")
 OWN_IMAGE = "open-model-gateway"
 
 
+def kustomization_of(folder: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load((folder / "kustomization.yaml").read_text()))
+
+
 @pytest.fixture(scope="module")
 def kustomization() -> dict[str, Any]:
-    return dict(yaml.safe_load((BASE / "kustomization.yaml").read_text()))
+    return kustomization_of(BASE)
 
 
 @pytest.fixture(scope="module")
-def objects(kustomization: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
-    for name in kustomization["resources"]:
-        found.extend(doc for doc in yaml.safe_load_all((BASE / name).read_text()) if doc)
+def stack() -> dict[str, Any]:
+    """deploy/kustomization.yaml: base + monitoring + generated ConfigMaps."""
+    return kustomization_of(DEPLOY)
+
+
+@pytest.fixture(scope="module")
+def objects(stack: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for folder in FOLDERS:
+        for name in kustomization_of(folder)["resources"]:
+            found.extend(doc for doc in yaml.safe_load_all((folder / name).read_text()) if doc)
+    for generator in stack["configMapGenerator"]:  # as kustomize would generate them
+        found.append({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": generator["name"]}, "data": {}})
     return found
 
 
@@ -55,12 +75,14 @@ def example_secret() -> dict[str, Any]:
 
 
 def test_every_manifest_is_listed_and_known(
-    kustomization: dict[str, Any], objects: list[dict[str, Any]]
+    stack: dict[str, Any], objects: list[dict[str, Any]]
 ) -> None:
-    listed = set(kustomization["resources"])
-    on_disk = {p.name for p in BASE.glob("*.yaml")} - {"kustomization.yaml",
-                                                         "secret.example.yaml"}
-    assert listed == on_disk
+    assert [DEPLOY / r for r in stack["resources"]] == list(FOLDERS)
+    for folder in FOLDERS:
+        listed = set(kustomization_of(folder)["resources"])
+        on_disk = {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml",
+                                                               "secret.example.yaml"}
+        assert listed == on_disk, folder
     for obj in objects:
         assert API_VERSIONS.get(obj["kind"]) == obj["apiVersion"], obj["kind"]
         assert obj["metadata"]["name"]
@@ -145,3 +167,39 @@ def test_containers_are_pinned_probed_bounded_and_locked_down(
             if container["image"].startswith(OWN_IMAGE):
                 assert container["securityContext"]["readOnlyRootFilesystem"] is True, label
                 assert command_exists(container["command"]), label
+
+
+def test_generated_config_maps_carry_every_dashboard(stack: dict[str, Any]) -> None:
+    generators = {g["name"]: g["files"] for g in stack["configMapGenerator"]}
+    for files in generators.values():
+        for entry in files:
+            assert (DEPLOY / entry.split("=")[-1]).is_file(), entry
+    dashboards = {Path(f).name for f in generators["omg-grafana-dashboards"]}
+    assert dashboards == {p.name for p in (DEPLOY / "grafana" / "dashboards").glob("*.json")}
+
+
+def test_prometheus_and_grafana_find_what_they_need(objects: list[dict[str, Any]]) -> None:
+    services = by_kind(objects, "Service")
+    config = yaml.safe_load((DEPLOY / "k8s" / "monitoring" / "prometheus.yml").read_text())
+    [job] = config["scrape_configs"]
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["omg"]
+    scraped = 0
+    for name, spec in pod_specs(objects):
+        workload = by_kind(objects, "Deployment").get(name) or by_kind(objects, "StatefulSet")[name]
+        annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
+        if annotations.get("prometheus.io/scrape") == "true":
+            ports = {p["containerPort"] for c in spec["containers"] for p in c["ports"]}
+            assert int(annotations["prometheus.io/port"]) in ports, name
+            scraped += 1
+    assert scraped == 3  # ext_proc, control plane, Envoy
+    datasource = yaml.safe_load(
+        (DEPLOY / "k8s" / "monitoring" / "grafana-datasource.yml").read_text())["datasources"][0]
+    url = urlsplit(datasource["url"])
+    assert url.hostname in services
+    assert url.port in {p["port"] for p in services[str(url.hostname)]["spec"]["ports"]}
+    accounts = by_kind(objects, "ServiceAccount")
+    for _, spec in pod_specs(objects):
+        assert spec.get("serviceAccountName", "default") in {*accounts, "default"}
+    for binding in by_kind(objects, "RoleBinding").values():
+        assert binding["roleRef"]["name"] in by_kind(objects, "Role")
+        assert {s["name"] for s in binding["subjects"]} <= accounts.keys()
