@@ -35,6 +35,21 @@ def query_metric_names(expr: str) -> set[str]:
     return {name for name in _IDENT.findall(text) if name.lower() not in PROMQL_WORDS}
 
 
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^{}]*)\}")
+_MATCHER_NAMES = re.compile(r"(\w+)\s*(?:=~|!~|!=|=)")
+_BY = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+
+
+def query_label_names(expr: str) -> tuple[dict[str, set[str]], set[str]]:
+    """({metric: labels its selector matches on}, labels named in by/without clauses)."""
+    text = _STRINGS.sub('""', expr)
+    matched: dict[str, set[str]] = {}
+    for metric, body in _SELECTOR.findall(text):
+        matched.setdefault(metric, set()).update(_MATCHER_NAMES.findall(body))
+    grouped = {name.strip() for body in _BY.findall(text) for name in body.split(",")}
+    return matched, grouped - {""}
+
+
 def panel_targets(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         yield from node.get("targets", [])
@@ -94,6 +109,18 @@ def exported_names(*scrapes: str) -> set[str]:
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def exported_labels(*scrapes: str) -> dict[str, set[str]]:
+    """Label names seen on each series name (histogram buckets add `le`)."""
+    labels: dict[str, set[str]] = {}
+    for text in scrapes:
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match is not None and not line.startswith("#"):
+                names = {k for k, _ in _LABEL.findall(match.group(2) or "")}
+                labels.setdefault(match.group(1), set()).update(names)
+    return labels
 
 
 def sample_total(text: str, name: str, **labels: str) -> float:

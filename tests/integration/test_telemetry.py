@@ -20,9 +20,13 @@ from tests.conftest import free_port
 from tests.integration.conftest import Gateway, running_gateway, wait_for
 from tests.integration.otlp_receiver import OtlpReceiver, otlp_receiver
 from tests.integration.promql import (
+    dashboard_exprs,
     dashboard_metric_names,
+    exported_labels,
     exported_names,
     parse_exposition,
+    query_label_names,
+    query_metric_names,
     sample_total,
 )
 from tests.integration.providers import provider_setup
@@ -174,6 +178,19 @@ def test_every_dashboard_query_uses_exported_metrics(observed: Observed) -> None
         used = dashboard_metric_names(path)
         assert used, f"{path.name} queries nothing"
         assert used <= exported, f"{path.name} uses metrics nobody exports: {used - exported}"
+
+
+def test_dashboard_queries_use_labels_the_metrics_carry(observed: Observed) -> None:
+    labels = exported_labels(observed.ext_proc(), observed.control_plane(), observed.envoy())
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for expr in dashboard_exprs(path):
+            matched, grouped = query_label_names(expr)
+            for metric, names in matched.items():
+                if metric in labels:  # declared-only metrics have no series to compare with
+                    assert names <= labels[metric], f"{path.name}: {metric} {names}"
+            carried = set().union(*(labels.get(m, set()) for m in query_metric_names(expr)))
+            if carried:
+                assert grouped <= carried | {"le"}, f"{path.name}: by {grouped} in {expr}"
 
 
 def attributes(span: Any) -> dict[str, Any]:

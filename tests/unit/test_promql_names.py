@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.integration.promql import parse_exposition, query_metric_names, sample_total
+from tests.integration.promql import (
+    parse_exposition,
+    query_label_names,
+    query_metric_names,
+    sample_total,
+)
 
 
 def test_functions_labels_ranges_and_grouping_are_not_metric_names() -> None:
@@ -19,3 +24,11 @@ def test_declared_families_count_as_exported() -> None:
     assert parse_exposition(text) == {"h_bucket", "h_sum", "h_count", "c_total", "g"}
     assert sample_total(text, "g") == 5.0
     assert sample_total(text, "g", a="2") == 3.0
+
+
+def test_selector_and_grouping_labels() -> None:
+    expr = ('sum by (model, token_type) (rate(gen_ai_client_token_usage_sum'
+            '{model=~"$model",token_type!="x"}[5m])) / sum(omg_requests_total)')
+    matched, grouped = query_label_names(expr)
+    assert matched == {"gen_ai_client_token_usage_sum": {"model", "token_type"}}
+    assert grouped == {"model", "token_type"}
