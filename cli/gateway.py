@@ -10,11 +10,12 @@ from cli.stack import ChildSpec, http_ready, python_module, tcp_ready
 from control_plane.crypto import CredentialCipher, load_or_create_secret
 from control_plane.db import make_engine, make_sessions, upgrade_database
 from control_plane.seed import SeedResult, seed
+from ext_proc.metrics_server import MULTIPROC_ENV, reset_multiprocess_dir
 from omg_common.settings import Settings
 
 
 def mock_base_url(settings: Settings) -> str:
-    return f"http://127.0.0.1:{settings.mock_port}/v1"
+    return f"http://{settings.mock_host}:{settings.mock_port}/v1"
 
 
 async def _seed(settings: Settings) -> SeedResult:
@@ -50,16 +51,30 @@ def ext_proc_ports(settings: Settings) -> list[int]:
     return [settings.ext_proc_port + i for i in range(max(settings.ext_proc_workers, 1))]
 
 
+def envoy_argv(settings: Settings, bootstrap: Path) -> list[str]:
+    return [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
+            str(settings.envoy_concurrency), "--disable-hot-restart", "--log-level", "warning"]
+
+
+def ext_proc_metrics_dir(settings: Settings) -> Path:
+    return settings.resolved_home / "metrics" / "ext_proc"
+
+
 def ext_proc_spec(settings: Settings, env: dict[str, str], index: int, port: int) -> ChildSpec:
+    """Workers share one multiprocess metrics folder; the first one serves the sum."""
     name = "ext_proc" if index == 0 else f"ext_proc_{index}"
+    metrics = {MULTIPROC_ENV: str(ext_proc_metrics_dir(settings))}
+    if index:
+        metrics["OMG_EXT_PROC_METRICS_PORT"] = "0"
     return ChildSpec(name, python_module("ext_proc.main"), tcp_ready("127.0.0.1", port),
-                     {**env, "OMG_EXT_PROC_PORT": str(port)})
+                     {**env, "OMG_EXT_PROC_PORT": str(port), **metrics})
 
 
 def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSpec]:
     env = child_env(settings)
     ports = ext_proc_ports(settings)
     bootstrap: Path = write_bootstrap(settings, ports)
+    reset_multiprocess_dir(ext_proc_metrics_dir(settings))
     specs = [
         ChildSpec(
             "control_plane", python_module("control_plane.main"),
@@ -67,9 +82,7 @@ def gateway_specs(settings: Settings, *, with_mock: bool = True) -> list[ChildSp
         ),
         *(ext_proc_spec(settings, env, index, port) for index, port in enumerate(ports)),
         ChildSpec(
-            "envoy",
-            [str(envoy_binary()), "-c", str(bootstrap), "--concurrency",
-             str(settings.envoy_concurrency), "--disable-hot-restart", "--log-level", "warning"],
+            "envoy", envoy_argv(settings, bootstrap),
             http_ready(f"http://127.0.0.1:{settings.envoy_admin_port}/ready"), env,
         ),
     ]

@@ -40,6 +40,31 @@ def up(
     raise typer.Exit(asyncio.run(run_up(settings(), with_mock=mock)))
 
 
+@app.command()
+def init() -> None:
+    """Migrate the database and seed the first admin and demo objects (once; containers)."""
+    from cli.gateway import prepare
+
+    result = prepare(settings())
+    home = settings().resolved_home
+    typer.echo(f"database at head; admin token in {home / 'admin.token'}"
+               + ("" if not result.demo_key else f", demo key in {home / 'demo.key'}"))
+
+
+@app.command()
+def envoy() -> None:
+    """Run Envoy alone with the gateway's bootstrap (containers: OMG_EXT_PROC_TARGETS)."""
+    import os
+
+    from cli.envoy_config import write_bootstrap
+    from cli.gateway import envoy_argv, ext_proc_ports
+
+    current = settings()
+    current.resolved_home.mkdir(parents=True, exist_ok=True)
+    argv = envoy_argv(current, write_bootstrap(current, ext_proc_ports(current)))
+    os.execv(argv[0], argv)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every database migration (SQLite file, or OMG_DATABASE_URL)."""

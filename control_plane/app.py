@@ -18,6 +18,7 @@ from control_plane.api import (
     routes_users,
 )
 from control_plane.api.errors import install_error_handlers
+from control_plane.metrics import ControlPlaneMetrics
 
 REQUEST_ID_HEADER = "x-request-id"
 # Every router of the admin API; `create_app` mounts exactly these (the RBAC matrix reads them).
@@ -43,7 +44,9 @@ async def tag_request(
     return response
 
 
-def create_app(*, sessions: Any, hub: Any, cipher: Any, ads: Any) -> FastAPI:
+def create_app(
+    *, sessions: Any, hub: Any, cipher: Any, ads: Any, metrics: ControlPlaneMetrics | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Open Model Gateway admin API",
         version="0.2.0",
@@ -54,6 +57,7 @@ def create_app(*, sessions: Any, hub: Any, cipher: Any, ads: Any) -> FastAPI:
     app.state.hub = hub
     app.state.cipher = cipher
     app.state.ads = ads
+    app.state.metrics = metrics or ControlPlaneMetrics()
     install_error_handlers(app)
     app.middleware("http")(tag_request)
     for router in ROUTERS:

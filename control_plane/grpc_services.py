@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_plane.config_hub import ConfigHub
+from control_plane.metrics import ControlPlaneMetrics
 from control_plane.usage_store import store_usage
 from protos import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
 
@@ -29,14 +30,18 @@ class ConfigService(config_pb2_grpc.ConfigServiceServicer):
 
 
 class UsageService(usage_pb2_grpc.UsageServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], metrics: ControlPlaneMetrics | None = None
+    ) -> None:
         self._sessions = sessions
+        self._metrics = metrics or ControlPlaneMetrics()
 
     async def Report(
         self, request: usage_pb2.UsageBatch, context: Any
     ) -> usage_pb2.UsageAck:
         async with self._sessions() as session:
             inserted = await store_usage(session, request.records)
+        self._metrics.count_usage(len(request.records), inserted)
         return usage_pb2.UsageAck(
             inserted=inserted, duplicates=len(request.records) - inserted
         )

@@ -18,6 +18,7 @@ from control_plane.config_state import GatewayState
 from control_plane.crypto import CredentialCipher, load_or_create_secret
 from control_plane.db import make_engine, make_sessions
 from control_plane.grpc_services import ConfigService, UsageService
+from control_plane.metrics import ControlPlaneMetrics
 from control_plane.sli.evaluator import SliEvaluator
 from control_plane.sli.notify import incident_notifier
 from control_plane.xds.ads import AdsServer
@@ -46,7 +47,8 @@ def sli_evaluator(settings: Settings, sessions: object, hub: ConfigHub) -> SliEv
 
 
 def grpc_server(
-    settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer
+    settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer,
+    metrics: ControlPlaneMetrics,
 ) -> grpc.aio.Server:
     size = settings.grpc_max_message_bytes
     server = grpc.aio.server(
@@ -54,8 +56,8 @@ def grpc_server(
     )
     ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(ads, server)
     config_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigService(hub), server)
-    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageService(sessions), server)  # type: ignore[arg-type]
-    server.add_insecure_port(f"{settings.control_plane_host}:{settings.xds_port}")
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageService(sessions, metrics), server)  # type: ignore[arg-type]
+    server.add_insecure_port(f"{settings.bind_host}:{settings.xds_port}")
     return server
 
 
@@ -69,12 +71,14 @@ async def serve(settings: Settings) -> None:
     await cache.publish(snapshot_from_state(hub.state))
     hub.add_listener(xds_publisher(cache))  # type: ignore[arg-type]
     ads = AdsServer(cache)
+    metrics = ControlPlaneMetrics()
+    metrics.watch_config(lambda: hub.version, lambda: ads.nodes)
 
-    server = grpc_server(settings, hub, sessions, ads)
+    server = grpc_server(settings, hub, sessions, ads, metrics)
     await server.start()
-    app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads)
+    app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads, metrics=metrics)
     api = uvicorn.Server(uvicorn.Config(
-        app, host=settings.control_plane_host, port=settings.admin_port,
+        app, host=settings.bind_host, port=settings.admin_port,
         log_level="warning", access_log=False, lifespan="off",
     ))
     api.install_signal_handlers = lambda: None  # type: ignore[method-assign]

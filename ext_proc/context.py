@@ -13,11 +13,13 @@ from protos import usage_pb2
 
 class RequestContext:
     __slots__ = (
+        "callback_started",
         "decision",
         "endpoint",
         "error_type",
         "finished",
         "first_byte_at",
+        "overhead",
         "principal",
         "request_id",
         "reservation",
@@ -30,6 +32,8 @@ class RequestContext:
 
     def __init__(self) -> None:
         self.started_at = time.perf_counter()
+        self.callback_started = self.started_at
+        self.overhead = 0.0  # seconds spent inside ext_proc callbacks so far
         self.started_wall_ms = time.time_ns() // 1_000_000
         self.request_id = ""
         self.endpoint = ""
@@ -55,6 +59,13 @@ class RequestContext:
         if self.status >= 400 and self.status != 499:
             return 0  # refused or failed upstream: nothing was generated
         return None  # e.g. the client left mid-stream: keep the estimate
+
+    def anonymous_record(self, now: float) -> usage_pb2.UsageRecord:
+        """A request refused before its key resolved (metrics only, never shipped)."""
+        return usage_pb2.UsageRecord(
+            request_id=self.request_id, created_at_ms=self.started_wall_ms, status=self.status,
+            latency_ms=(now - self.started_at) * 1000.0, endpoint=self.endpoint,
+            error_type=self.error_type)
 
     def to_record(self, now: float) -> usage_pb2.UsageRecord:
         principal = self.principal

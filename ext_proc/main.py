@@ -16,6 +16,7 @@ from ext_proc.limiter import RateLimiter
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.spool import UsageSpool
+from ext_proc.telemetry import Telemetry
 from ext_proc.usage_shipper import UsageShipper
 from omg_common.lifecycle import stop_on_signals
 from omg_common.logs import configure_logging
@@ -60,11 +61,15 @@ async def serve(settings: Settings) -> None:
 
     server = grpc.aio.server(options=grpc_options(settings))
     limiter = make_limiter(settings)
-    processor = ExternalProcessor(holder, shipper.submit, random.Random(), limiter)
+    telemetry = Telemetry(settings)
+    processor = ExternalProcessor(holder, shipper.submit, random.Random(), limiter,
+                                  telemetry.observe, telemetry.attempt_tracer)
     external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
-    server.add_insecure_port(f"127.0.0.1:{settings.ext_proc_port}")
+    server.add_insecure_port(f"{settings.bind_host}:{settings.ext_proc_port}")
     await server.start()
-    log.info("ext_proc serving on 127.0.0.1:%d (config %s)", settings.ext_proc_port,
+    telemetry.start()
+    flushing = asyncio.create_task(telemetry.flush_forever(lambda: shipper.backlog))
+    log.info("ext_proc serving on %s:%d (config %s)", settings.bind_host, settings.ext_proc_port,
              holder.current.version)
 
     stop = stop_on_signals()
@@ -72,9 +77,11 @@ async def serve(settings: Settings) -> None:
     await server.stop(grace=2)
     shipping.cancel()
     watcher.cancel()
+    flushing.cancel()
     await shipper.close()
     await limiter.close()
     spool.close()
+    telemetry.close()
     with contextlib.suppress(Exception):
         await channel.close()
 

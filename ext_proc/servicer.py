@@ -26,7 +26,7 @@ from ext_proc.messages import (
 )
 from ext_proc.ratelimit import estimate_tokens, settle_delta
 from ext_proc.snapshot import SnapshotHolder
-from ext_proc.upstream import process_attempt
+from ext_proc.upstream import AttemptTracer, process_attempt
 from ext_proc.usage import SseUsageTap, usage_from_json_body
 from omg_common.keys import hash_secret
 from protos import usage_pb2
@@ -44,6 +44,8 @@ _STREAMED_RESPONSE = pb.ProcessingResponse(
 _CONTINUE_RESPONSE_HEADERS = pb.ProcessingResponse(response_headers=pb.HeadersResponse())
 
 UsageSink = Callable[[usage_pb2.UsageRecord], None]
+# Called once per finished request with its record and the seconds spent in ext_proc.
+RequestObserver = Callable[[usage_pb2.UsageRecord, float], None]
 PHASE_METADATA = ("x-omg-phase", "upstream")  # set on the upstream-level filter's gRPC calls
 
 
@@ -73,25 +75,31 @@ def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
 class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def __init__(
         self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | None = None, observe: RequestObserver | None = None,
+        attempt_tracer: AttemptTracer | None = None,
     ) -> None:
         self._holder = holder
         self._sink = sink
         self._rng = rng
         self._limiter = limiter or RateLimiter(MemoryCounters())
+        self._observe = observe or (lambda record, overhead: None)
+        self._attempt_tracer = attempt_tracer
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> AsyncIterator[pb.ProcessingResponse]:
         snap = self._holder.current
         if is_upstream_phase(context):
-            async for response in process_attempt(request_iterator, snap):
+            async for response in process_attempt(request_iterator, snap,
+                                                  self._attempt_tracer):
                 yield response
             return
         ctx = RequestContext()
         try:
             async for request in request_iterator:
+                ctx.callback_started = time.perf_counter()
                 response = await self._dispatch(ctx, snap, request)
+                ctx.overhead += time.perf_counter() - ctx.callback_started
                 if response is not None:
                     yield response
         finally:
@@ -100,6 +108,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 # closes right after `[DONE]`, before Envoy passes on the end of the body:
                 # the usage the stream already carried still counts.
                 ctx.status = ctx.status or 499
+                ctx.callback_started = time.perf_counter()
                 if ctx.usage is None and ctx.tap is not None:
                     ctx.usage = ctx.tap.usage
                 self._finish(ctx)
@@ -129,6 +138,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         ctx.error_type = err.code or err.type
         if ctx.recordable:
             self._finish(ctx)
+        elif ctx.principal is None:  # billed to nobody, but still a request to count
+            now = time.perf_counter()
+            self._observe(ctx.anonymous_record(now), ctx.overhead + now - ctx.callback_started)
         return immediate(err)
 
     def _on_request_headers(
@@ -211,9 +223,11 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def _finish(self, ctx: RequestContext) -> None:
         if ctx.finished or ctx.principal is None:
             return
-        record = ctx.to_record(time.perf_counter())
+        now = time.perf_counter()
+        record = ctx.to_record(now)
         ctx.finished = True
         self._sink(record)
+        self._observe(record, ctx.overhead + now - ctx.callback_started)
         if ctx.reservation is not None:
             reserved = ctx.reservation.tokens
             self._limiter.settle(ctx.reservation, settle_delta(reserved, ctx.actual_tokens()))

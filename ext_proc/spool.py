@@ -24,18 +24,22 @@ class UsageSpool:
             "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
             "payload BLOB NOT NULL)"
         )
+        self.records = self.record_count()  # kept up to date by add/remove (a metric reads it)
 
     def add(self, records: list[usage_pb2.UsageRecord]) -> None:
         if records:
             payload = usage_pb2.UsageBatch(records=records).SerializeToString()
             self._db.execute("INSERT INTO batches (payload) VALUES (?)", (payload,))
+            self.records += len(records)
 
     def oldest(self) -> tuple[int, usage_pb2.UsageBatch] | None:
         row = self._db.execute("SELECT seq, payload FROM batches ORDER BY seq LIMIT 1").fetchone()
         return None if row is None else (row[0], usage_pb2.UsageBatch.FromString(row[1]))
 
-    def remove(self, seq: int) -> None:
+    def remove(self, seq: int, records: int = 0) -> None:
+        """Drop an acknowledged batch of `records` records."""
         self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+        self.records = max(0, self.records - records)
 
     def record_count(self) -> int:
         rows = self._db.execute("SELECT payload FROM batches").fetchall()

@@ -8,7 +8,8 @@ router-level stream before it, and the client, only ever see OpenAI's wire forma
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
@@ -28,10 +29,12 @@ _STREAMED = processing_mode_pb2.ProcessingMode(
 
 
 class AttemptState:
-    __slots__ = ("deployment", "endpoint", "model", "response", "stream", "streaming_reply",
-                 "upstream_status")
+    __slots__ = ("deployment", "endpoint", "model", "request_id", "response", "started_ns",
+                 "stream", "streaming_reply", "upstream_status")
 
     def __init__(self) -> None:
+        self.started_ns = time.time_ns()
+        self.request_id = ""
         self.deployment: Deployment | None = None
         self.endpoint = ""
         self.model = ""
@@ -125,21 +128,31 @@ def response_body_response(state: AttemptState, body: pb.HttpBody) -> pb.Process
     return pb.ProcessingResponse(response_body=pb.BodyResponse(response=common))
 
 
+# Told about each finished attempt (e.g. to export it as a span); None: nobody listens.
+AttemptTracer = Callable[[AttemptState], None]
+
+
 async def process_attempt(
-    requests: AsyncIterator[pb.ProcessingRequest], snap: RuntimeSnapshot
+    requests: AsyncIterator[pb.ProcessingRequest], snap: RuntimeSnapshot,
+    tracer: AttemptTracer | None = None,
 ) -> AsyncIterator[pb.ProcessingResponse]:
     state = AttemptState()
-    async for request in requests:
-        kind = request.WhichOneof("request")
-        try:
-            yield await _step(state, snap, kind, request)
-        except errors.GatewayError as err:
-            yield immediate(err)
-            return
-        except Exception:
-            log.exception("upstream translation failed on %s", kind)
-            yield immediate(errors.internal_error(""))
-            return
+    try:
+        async for request in requests:
+            kind = request.WhichOneof("request")
+            try:
+                yield await _step(state, snap, kind, request)
+            except errors.GatewayError as err:
+                state.upstream_status = state.upstream_status or err.status
+                yield immediate(err)
+                return
+            except Exception:
+                log.exception("upstream translation failed on %s", kind)
+                yield immediate(errors.internal_error(""))
+                return
+    finally:
+        if tracer is not None:
+            tracer(state)
 
 
 async def _step(
@@ -147,6 +160,7 @@ async def _step(
 ) -> pb.ProcessingResponse:
     if kind == "request_headers":
         headers = header_values(request.request_headers)
+        state.request_id = headers.get("x-request-id", "")
         state.deployment = deployment_for(headers, snap)
         path = pipeline.split_path(headers.get(":path", ""))
         state.endpoint = pipeline.ROUTED_ENDPOINTS.get(path, "")

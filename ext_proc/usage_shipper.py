@@ -32,6 +32,11 @@ class UsageShipper:
         if len(self._pending) >= BATCH_SIZE:
             self._wake.set()
 
+    @property
+    def backlog(self) -> int:
+        """Records not acknowledged yet: pending in memory plus spooled on disk."""
+        return len(self._pending) + self._spool.records
+
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -71,7 +76,7 @@ class UsageShipper:
         except grpc.aio.AioRpcError as exc:
             self._note_failure(exc, len(batch.records))
             return False
-        await asyncio.to_thread(self._spool.remove, seq)
+        await asyncio.to_thread(self._spool.remove, seq, len(batch.records))
         if self._backoff:
             log.info("usage delivery resumed")
         self._backoff = 0.0

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     ext_proc_port: int = 50051
     ext_proc_workers: int = Field(default=1, ge=1, le=64, description="ext_proc processes")
     mock_port: int = 8090
+    mock_host: str = Field(default="127.0.0.1", description="where the seeded demo deployment "
+                           "finds the mock provider")
     control_plane_host: str = "127.0.0.1"
     secret_key: str = ""
     max_body_bytes: int = 8 * 1024 * 1024
@@ -41,6 +43,16 @@ class Settings(BaseSettings):
     sli_eval_seconds: float = Field(
         default=15.0, gt=0, description="how often the SLI evaluator measures every objective"
     )
+    bind_host: str = Field(default="127.0.0.1", description="where ext_proc and the control "
+                           "plane listen (0.0.0.0 in containers)")
+    ext_proc_metrics_port: int = Field(default=9464, ge=0, description="Prometheus endpoint "
+                                       "of ext_proc (all workers of a host); 0: off")
+    metrics_tenant_label: bool = Field(default=False, description="add a tenant label to "
+                                       "request metrics (one series per tenant)")
+    ext_proc_targets: str = Field(default="", description="host:port of ext_proc for Envoy, "
+                                  "comma-separated (containers); empty: 127.0.0.1 ports")
+    otlp_endpoint: str = Field(default="", description="OTLP/HTTP base URL for traces and "
+                               "metrics, e.g. http://otel-collector:4318; empty: off")
 
     @cached_property
     def resolved_home(self) -> Path:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import col, select
 
 from control_plane import models
@@ -109,6 +111,13 @@ async def xds_status(request: Request) -> dict[str, Any]:
         node: {url.rsplit(".", 1)[-1]: vars(state) for url, state in status.types.items()}
         for node, status in nodes.items()
     }
+
+
+@health_router.get("/metrics", dependencies=[public()], response_class=PlainTextResponse)
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus exposition of the control plane (usage intake, config distribution)."""
+    body = generate_latest(request.app.state.metrics.registry)
+    return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @health_router.get("/healthz", dependencies=[public()])

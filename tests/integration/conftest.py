@@ -29,7 +29,7 @@ from tests.integration.redis_server import redis_server  # noqa: F401  (a fixtur
 TEST_MAX_BODY_BYTES = 1024 * 1024
 
 
-def make_settings(home: Path, database_url: str) -> Settings:
+def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
     return Settings(
         home=home,
         database_url=database_url,
@@ -39,8 +39,10 @@ def make_settings(home: Path, database_url: str) -> Settings:
         xds_port=free_port(),
         ext_proc_port=free_port(),
         mock_port=free_port(),
+        ext_proc_metrics_port=free_port(),
         max_body_bytes=TEST_MAX_BODY_BYTES,
         node_id=f"omg-test-{os.getpid()}",
+        **overrides,
     )
 
 
@@ -95,7 +97,7 @@ async def running_gateway(
     home: Path, backend: str, database_url: str, **overrides: Any
 ) -> AsyncIterator[Gateway]:
     """The whole stack; `overrides` change settings (e.g. a faster SLI evaluator)."""
-    settings = make_settings(home, database_url).model_copy(update=overrides)
+    settings = make_settings(home, database_url, **overrides)
     seeded = await asyncio.to_thread(prepare, settings)
     stack = Stack(gateway_specs(settings), home / "logs")
     await stack.start()

@@ -25,7 +25,8 @@ READY_LINE = "Press Ctrl-C to stop."
 
 def omg_env(home: Path) -> dict[str, str]:
     ports = {name: str(free_port()) for name in (
-        "LISTEN_PORT", "ADMIN_PORT", "ENVOY_ADMIN_PORT", "XDS_PORT", "EXT_PROC_PORT", "MOCK_PORT")}
+        "LISTEN_PORT", "ADMIN_PORT", "ENVOY_ADMIN_PORT", "XDS_PORT", "EXT_PROC_PORT", "MOCK_PORT",
+        "EXT_PROC_METRICS_PORT")}
     return {**os.environ, "OMG_HOME": str(home), "OMG_NODE_ID": "omg-up-test",
             **{f"OMG_{k}": v for k, v in ports.items()}}
 
