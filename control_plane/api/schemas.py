@@ -170,6 +170,7 @@ class UsagePublic(BaseModel):
     reasoning_tokens: int
     latency_ms: float
     ttft_ms: float | None
+    attempts: int = Field(description="upstream attempts (fail-over); 0: not known")
 
 
 class ProviderSync(BaseModel):

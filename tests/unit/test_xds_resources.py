@@ -33,11 +33,12 @@ from protos import config_pb2
 
 
 def dep(
-    id_: str, base_url: str, timeout_s: float = 0.0, provider: str = "openai"
+    id_: str, base_url: str, timeout_s: float = 0.0, provider: str = "openai", model: str = "",
 ) -> config_pb2.Deployment:
+    """A deployment that is its model's only one, unless `model` names a shared model."""
     return config_pb2.Deployment(
-        id=id_, model="m", base_url=base_url, timeout_s=timeout_s, cluster=cluster_name(id_),
-        provider=provider,
+        id=id_, model=model or f"m-{id_}", base_url=base_url, timeout_s=timeout_s,
+        cluster=cluster_name(id_), provider=provider,
     )
 
 
