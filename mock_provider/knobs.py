@@ -62,7 +62,8 @@ class Knobs:
         """Return these knobs overridden by ``x-mock-*`` request headers (names lower-case).
 
         Recognised: ``x-mock-latency-ms``, ``x-mock-chunk-delay-ms``, ``x-mock-error-status``,
-        ``x-mock-error-rate``, ``x-mock-chunks``, ``x-mock-abort-after-chunks``. Raises :class:`KnobError` on bad values.
+        ``x-mock-error-rate``, ``x-mock-chunks``, ``x-mock-abort-after-chunks``. Raises
+        :class:`KnobError` on bad values.
         """
         values = {
             name: headers[_header_name(name)] for name in TUNABLE if _header_name(name) in headers
