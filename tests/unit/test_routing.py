@@ -8,11 +8,18 @@ from dataclasses import replace
 
 import orjson
 import pytest
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 
 from ext_proc import pipeline
 from ext_proc.context import RequestContext
 from ext_proc.errors import GatewayError
-from ext_proc.upstream import deployment_for, passthrough_path
+from ext_proc.upstream import (
+    AttemptState,
+    deployment_for,
+    passthrough_path,
+    passthrough_request_response,
+    served_only_response,
+)
 from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER, model_cluster_name
 from protos import config_pb2
 from tests.unit.test_pipeline import GOOD_KEY, LIMITED_KEY, dep, make_snapshot, principal
@@ -136,3 +143,40 @@ def test_record_without_served_header_keeps_the_picked_deployment() -> None:
     ctx.note_attempts({})
     record = ctx.to_record(ctx.started_at)
     assert (record.deployment_id, record.attempts) == ("d1", 1)
+
+
+# --- the upstream-level stream of a fail-over attempt ------------------------------------------
+
+
+def attempt_on(deployment_id: str) -> tuple[AttemptState, object]:
+    snap = failover_snapshot()
+    state = AttemptState()
+    headers = {ENDPOINT_HEADER: deployment_id, ":path": "/v1/chat/completions"}
+    state.deployment = deployment_for(headers, snap)  # type: ignore[arg-type]
+    state.failover, state.path = True, headers[":path"]
+    return state, snap
+
+
+def mutated(response: pb.ProcessingResponse) -> tuple[dict[str, str], list[str], bytes]:
+    common = response.request_body.response
+    sets = {h.header.key: h.header.raw_value.decode() for h in common.header_mutation.set_headers}
+    return sets, list(common.header_mutation.remove_headers), common.body_mutation.body
+
+
+def test_passthrough_attempt_gets_its_model_path_host_and_key() -> None:
+    state, _ = attempt_on("d1")
+    raw = orjson.dumps({"model": "gpt-test", "messages": []})
+    sets, removes, body = mutated(passthrough_request_response(state, raw))
+    assert orjson.loads(body)["model"] == "up-1"
+    assert sets[":path"] == "/v1/chat/completions" and sets[":authority"] == "upstream:8000"
+    assert sets["authorization"] == "Bearer cred-d1"
+    assert sets["content-length"] == str(len(body))
+    assert ENDPOINT_HEADER in removes
+
+
+def test_attempt_replies_name_the_deployment_that_served() -> None:
+    state, _ = attempt_on("d1")
+    reply = served_only_response(state.deployment)  # type: ignore[arg-type]
+    (served,) = reply.response_headers.response.header_mutation.set_headers
+    assert (served.header.key, served.header.raw_value) == (SERVED_HEADER, b"d1")
+    assert reply.mode_override.response_body_mode == reply.mode_override.NONE
