@@ -14,7 +14,9 @@ from cli.plan import Change
 from omg_common.settings import Settings
 
 DEPLOYMENT_FIELDS = ("name", "model", "provider", "base_url", "upstream_model", "options",
-                     "weight", "priority", "timeout_s", "enabled", "api_key_env")
+                     "weight", "priority", "timeout_s", "context_window", "enabled",
+                     "api_key_env")
+MODEL_FIELDS = ("name", "owned_by", "aliases", "retry_on", "num_retries")
 
 
 def _deployment(row: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def current_config(settings: Settings) -> GatewayConfig:
     users = {u["id"]: u["name"] for u in user_rows}
     memberships, policies = _tenant_children(settings, tenant_rows, users)
     return {
-        "models": {m["name"]: {"name": m["name"], "owned_by": m["owned_by"]}
+        "models": {m["name"]: {**_public(m, *MODEL_FIELDS), "aliases": sorted(m["aliases"])}
                    for m in fetch_all(settings, "/api/v1/models")},
         "deployments": {d["name"]: _deployment(d)
                         for d in fetch_all(settings, "/api/v1/deployments")},
@@ -85,8 +87,9 @@ def _requests(change: Change) -> tuple[str, str, dict[str, Any] | None]:
     d, c, key = change.desired or {}, change.current or {}, change.key
     t = d.get("tenant") or c.get("tenant")
     routes: dict[tuple[str, str], Callable[[], tuple[str, str, dict[str, Any] | None]]] = {
-        ("models", "create"): lambda: ("POST", "/api/v1/models", _public(d, "name", "owned_by")),
-        ("models", "update"): lambda: ("PATCH", f"/api/v1/models/{key}", _public(d, "owned_by")),
+        ("models", "create"): lambda: ("POST", "/api/v1/models", _public(d, *MODEL_FIELDS)),
+        ("models", "update"): lambda: ("PATCH", f"/api/v1/models/{key}",
+                                       _public(d, *(f for f in change.fields if f != "name"))),
         ("models", "delete"): lambda: ("DELETE", f"/api/v1/models/{key}", None),
         ("deployments", "create"): lambda: ("POST", "/api/v1/deployments",
                                             _deployment_body(change)),

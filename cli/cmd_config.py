@@ -14,7 +14,7 @@ models_app = typer.Typer(help="Public model names clients ask for.", no_args_is_
 deployments_app = typer.Typer(help="Upstreams that serve a model.", no_args_is_help=True)
 providers_app = typer.Typer(help="Provider catalogs.", no_args_is_help=True)
 
-MODEL_COLUMNS = ["id", "name", "owned_by", "created_at"]
+MODEL_COLUMNS = ["id", "name", "aliases", "owned_by", "created_at"]
 DEPLOYMENT_COLUMNS = ["id", "name", "model", "provider", "base_url", "weight", "priority",
                       "enabled"]
 
@@ -28,14 +28,43 @@ def models_list(
          output)
 
 
+AliasOpt = Annotated[list[str] | None, typer.Option(
+    "--alias", help="another public name for the model, repeatable")]
+RetryOnOpt = Annotated[str | None, typer.Option(
+    help="fail-over retry conditions, comma-separated (Envoy retry_on); default "
+    "connect-failure,reset,5xx,retriable-status-codes (429)")]
+NumRetriesOpt = Annotated[int | None, typer.Option(
+    help="fail-over retries; default: one per other enabled deployment")]
+
+
 @models_app.command("create")
 def models_create(
     name: str, owned_by: Annotated[str, typer.Option(help="shown in /v1/models")] = "omg",
+    alias: AliasOpt = None, retry_on: RetryOnOpt = None, num_retries: NumRetriesOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """Create a public model name."""
-    body = {"name": name, "owned_by": owned_by}
+    """Create a public model name (and its aliases)."""
+    body = {"name": name, "owned_by": owned_by, "aliases": alias or [],
+            "retry_on": retry_on or "", "num_retries": num_retries}
     show(admin("POST", "/api/v1/models", json=body), MODEL_COLUMNS, output)
+
+
+@models_app.command("update")
+def models_update(
+    name: str, owned_by: Annotated[str | None, typer.Option(help="shown in /v1/models")] = None,
+    alias: AliasOpt = None,
+    no_aliases: Annotated[bool, typer.Option("--no-aliases", help="remove all aliases")] = False,
+    retry_on: RetryOnOpt = None, num_retries: NumRetriesOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Change a model: `--alias` (repeatable) replaces its aliases."""
+    body: dict[str, object] = {"owned_by": owned_by, "retry_on": retry_on}
+    body = {k: v for k, v in body.items() if v is not None}
+    if alias or no_aliases:
+        body["aliases"] = alias or []
+    if num_retries is not None:
+        body["num_retries"] = num_retries
+    show(admin("PATCH", f"/api/v1/models/{name}", json=body), MODEL_COLUMNS, output)
 
 
 @models_app.command("delete")
@@ -69,13 +98,15 @@ def deployments_create(
     weight: Annotated[int, typer.Option(help="share of traffic among equals")] = 1,
     priority: Annotated[int, typer.Option(help="lower is tried first")] = 0,
     timeout_s: Annotated[float, typer.Option(help="upstream timeout")] = 600.0,
+    context_window: Annotated[int | None, typer.Option(
+        help="tokens the upstream model accepts")] = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Create a deployment; its credential is stored encrypted."""
     body = {"name": name, "model": model, "base_url": base_url, "api_key": api_key,
             "upstream_model": upstream_model, "provider": provider,
             "options": parse_options(option or []), "weight": weight, "priority": priority,
-            "timeout_s": timeout_s}
+            "timeout_s": timeout_s, "context_window": context_window}
     show(admin("POST", "/api/v1/deployments", json=body), DEPLOYMENT_COLUMNS, output)
 
 

@@ -34,6 +34,9 @@ class _Spec(BaseModel):
 class ModelSpec(_Spec):
     name: str
     owned_by: str = "omg"
+    aliases: list[str] = Field(default_factory=list)
+    retry_on: str = Field(default="", description="fail-over retry conditions; empty: default")
+    num_retries: int | None = Field(default=None, ge=0, le=10)
 
 
 class DeploymentSpec(_Spec):
@@ -55,6 +58,7 @@ class DeploymentSpec(_Spec):
         return value
     priority: int = 0
     timeout_s: float = 600.0
+    context_window: int | None = Field(default=None, ge=1)
     enabled: bool = True
 
 
@@ -160,7 +164,8 @@ def _validated(data: Any) -> ConfigFile:
 
 def config_from_file(parsed: ConfigFile, env: Mapping[str, str]) -> GatewayConfig:
     config: GatewayConfig = {
-        "models": {m.name: m.model_dump() for m in parsed.models},
+        "models": {m.name: {**m.model_dump(), "aliases": sorted(m.aliases)}
+                   for m in parsed.models},
         "deployments": {d.name: _deployment(d, env) for d in parsed.deployments},
         "users": {u.name: u.model_dump() for u in parsed.users},
         "tenants": {t.name: t.model_dump() for t in parsed.tenants},

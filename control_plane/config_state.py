@@ -5,6 +5,7 @@ A diff sends only what changed, so revoking one key among 100k sends one delete.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,13 +126,24 @@ def deployment_to_proto(dep: models.Deployment, cipher: CredentialCipher) -> con
         timeout_s=dep.timeout_s,
         cluster=cluster_name(dep.id),
         options=dep.options or {},
+        context_window=dep.context_window or 0,
     )
 
 
 def model_to_proto(model: models.GatewayModel) -> config_pb2.Model:
     return config_pb2.Model(
-        name=model.name, created_at_ms=epoch_ms(model.created_at), owned_by=model.owned_by
+        name=model.name, created_at_ms=epoch_ms(model.created_at), owned_by=model.owned_by,
+        aliases=model.aliases or [], retry_on=model.retry_on or "",
+        num_retries=model.num_retries or 0,
     )
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def base_url_parts(base_url: str) -> tuple[str, str, int, str]:

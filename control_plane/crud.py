@@ -83,22 +83,44 @@ def apply_changes(row: SQLModel, changes: dict[str, Any]) -> None:
         setattr(row, name, value)
 
 
+async def public_names(session: AsyncSession) -> set[str]:
+    """Every name clients may ask for: models' names and their aliases (a small table)."""
+    rows = (await session.exec(select(models.GatewayModel))).all()
+    return {name for m in rows for name in [m.name, *(m.aliases or [])]}
+
+
 async def ensure_models_exist(session: AsyncSession, names: Sequence[str], param: str) -> None:
+    """Each name is a model's name or one of its aliases."""
     if not names:
         return
-    found = await session.exec(
-        select(models.GatewayModel.name).where(models.GatewayModel.name.in_(names))  # type: ignore[attr-defined]
-    )
-    missing = sorted(set(names) - set(found.all()))
+    missing = sorted(set(names) - await public_names(session))
     if missing:
         raise Invalid(f"unknown models: {missing}", param)
 
 
+async def ensure_names_free(
+    session: AsyncSession, names: Sequence[str], *, model_id: str = ""
+) -> None:
+    """A public name (model name or alias) stands for one model only."""
+    taken: dict[str, str] = {}
+    for other in (await session.exec(select(models.GatewayModel))).all():
+        if other.id != model_id:
+            taken.update((n, other.name) for n in [other.name, *(other.aliases or [])])
+    clashes = sorted(n for n in names if n in taken)
+    if clashes:
+        raise Conflict(f"model names already in use: "
+                       f"{', '.join(f'{n} (by {taken[n]})' for n in clashes)}")
+
+
 async def create_model(
-    session: AsyncSession, *, ctx: AuditContext, name: str, owned_by: str
+    session: AsyncSession, *, ctx: AuditContext, name: str, owned_by: str,
+    aliases: Sequence[str] = (), **fields: Any,
 ) -> models.GatewayModel:
     await ensure_unique_name(session, models.GatewayModel, name)
-    model = models.GatewayModel(name=name, owned_by=owned_by)
+    if name in aliases:
+        raise Invalid("a model's alias cannot be its own name", "aliases")
+    await ensure_names_free(session, [name, *aliases])
+    model = models.GatewayModel(name=name, owned_by=owned_by, aliases=list(aliases), **fields)
     audit.record(session, ctx, action="model.create", target=model, after=audit.snapshot(model))
     await save_config(session, model)
     return model
@@ -109,6 +131,10 @@ async def update_model(
     changes: dict[str, Any],
 ) -> models.GatewayModel:
     before = audit.snapshot(model)
+    if changes.get("aliases"):
+        if model.name in changes["aliases"]:
+            raise Invalid("a model's alias cannot be its own name", "aliases")
+        await ensure_names_free(session, changes["aliases"], model_id=model.id)
     apply_changes(model, changes)
     audit.record(session, ctx, action="model.update", target=model, before=before,
                  after=audit.snapshot(model))

@@ -62,6 +62,12 @@ class GatewayModel(SQLModel, table=True):
     id: str = Field(default_factory=lambda: new_id("mdl"), primary_key=True)
     name: str = Field(unique=True, index=True)
     owned_by: str = "omg"
+    # Other public names for this model; unique across all models' names and aliases.
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Fail-over (models with several enabled deployments): Envoy `retry_on` ("" = default)
+    # and the number of retries (None = one per other deployment).
+    retry_on: str = ""
+    num_retries: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -82,6 +88,7 @@ class Deployment(SQLModel, table=True):
     weight: int = 1
     priority: int = 0
     timeout_s: float = 600.0
+    context_window: int | None = None  # tokens; None: unknown
     enabled: bool = True
     # Set while an incident of an SLI with `drain` is open: routing prefers other deployments.
     drained: bool = False
@@ -200,6 +207,7 @@ class UsageRecord(SQLModel, table=True):
     reasoning_tokens: int = 0
     latency_ms: float = 0.0
     ttft_ms: float | None = None
+    attempts: int = 0  # upstream attempts (fail-over); 0: not known
 
 
 class ConfigRevision(SQLModel, table=True):

@@ -6,13 +6,15 @@ import time
 
 from ext_proc.limiter import Reservation
 from ext_proc.pipeline import RouteDecision
-from ext_proc.snapshot import Principal
+from ext_proc.snapshot import Deployment, Principal
 from ext_proc.usage import SseUsageTap, Usage
+from omg_common.routing_names import ATTEMPT_COUNT_HEADER, SERVED_HEADER
 from protos import usage_pb2
 
 
 class RequestContext:
     __slots__ = (
+        "attempts",
         "callback_started",
         "decision",
         "endpoint",
@@ -23,6 +25,7 @@ class RequestContext:
         "principal",
         "request_id",
         "reservation",
+        "served_deployment_id",
         "started_at",
         "started_wall_ms",
         "status",
@@ -46,6 +49,24 @@ class RequestContext:
         self.usage: Usage | None = None
         self.first_byte_at = 0.0
         self.finished = False
+        # The deployment that answered (after any fail-over) and how many upstream attempts
+        # Envoy made; until the response says otherwise, the deployment picked for it.
+        self.served_deployment_id = ""
+        self.attempts = 0
+
+    def note_attempts(self, headers: dict[str, str]) -> None:
+        """Read, at response headers, which deployment served and after how many attempts."""
+        served = headers.get(SERVED_HEADER)
+        if served:
+            self.served_deployment_id = served
+        count = headers.get(ATTEMPT_COUNT_HEADER, "")
+        self.attempts = int(count) if count.isdigit() else 1
+
+    def served_deployment(self) -> Deployment | None:
+        decision = self.decision
+        if decision is None:
+            return None
+        return decision.candidate(self.served_deployment_id) or decision.deployment
 
     @property
     def recordable(self) -> bool:
@@ -87,10 +108,12 @@ class RequestContext:
             endpoint=self.endpoint,
             error_type=self.error_type,
         )
-        if decision is not None:
+        served = self.served_deployment()
+        if decision is not None and served is not None:
             record.model = decision.model
-            record.deployment_id = decision.deployment.id
-            record.provider = decision.deployment.provider
+            record.deployment_id = served.id
+            record.provider = served.provider
+            record.attempts = self.attempts
             record.stream = decision.stream
             if decision.stream and self.first_byte_at:
                 record.ttft_ms = (self.first_byte_at - self.started_at) * 1000.0

@@ -59,12 +59,14 @@ def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
 
 
 def with_headers(
-    response: pb.ProcessingResponse, headers: tuple[tuple[str, str], ...]
+    response: pb.ProcessingResponse, headers: tuple[tuple[str, str], ...],
+    removes: tuple[str, ...] = (),
 ) -> pb.ProcessingResponse:
-    """A copy of a response-headers reply that also sets `headers` on the client's response."""
+    """A copy of a response-headers reply that also sets `headers` on the client's response
+    (and removes `removes` from it)."""
     reply = pb.ProcessingResponse()
     reply.CopyFrom(response)
-    reply.response_headers.response.header_mutation.set_headers.extend(
-        header_option(k, v) for k, v in headers
-    )
+    mutation = reply.response_headers.response.header_mutation
+    mutation.set_headers.extend(header_option(k, v) for k, v in headers)
+    mutation.remove_headers.extend(removes)
     return reply

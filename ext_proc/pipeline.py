@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 
 from ext_proc import errors
-from ext_proc.snapshot import Deployment, Principal, RuntimeSnapshot
+from ext_proc.snapshot import Deployment, ModelInfo, Principal, RuntimeSnapshot
+from omg_common.routing_names import model_cluster_name
 
 # Client paths the gateway routes upstream, and the endpoint name recorded in usage.
 ROUTED_ENDPOINTS: dict[str, str] = {
@@ -23,17 +24,36 @@ ROUTED_ENDPOINTS: dict[str, str] = {
 }
 MODELS_PATH = "/v1/models"
 STREAMING_ENDPOINTS = frozenset({"chat.completions", "completions"})
+BYTES_PER_TOKEN_LOWER_BOUND = 8
 
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
-    """Where one request goes and what the upstream receives."""
+    """Where one request goes and what the upstream receives.
 
-    model: str
+    With one candidate, `deployment` is where the request goes. With several (fail-over),
+    Envoy picks per attempt; `deployment` is then the primary one, for the record until the
+    response names the deployment that served.
+    """
+
+    model: str  # the canonical name, also when the client asked by an alias
     deployment: Deployment
     stream: bool
     client_wants_usage: bool
     body: bytes | None  # replacement request body; None when the client's bytes go as they are
+    candidates: tuple[Deployment, ...] = ()
+
+    @property
+    def failover(self) -> bool:
+        return len(self.candidates) > 1
+
+    @property
+    def route_key(self) -> str:
+        """The routing header's value: the deployment, or the model's fail-over route."""
+        return model_cluster_name(self.model) if self.failover else self.deployment.id
+
+    def candidate(self, deployment_id: str) -> Deployment | None:
+        return next((d for d in self.candidates if d.id == deployment_id), None)
 
 
 def split_path(path: str) -> str:
@@ -110,13 +130,46 @@ def pick_deployment(deployments: tuple[Deployment, ...], rng: random.Random) -> 
     return rng.choices(tier, weights)[0]
 
 
+def usable_model(name: str, principal: Principal, snap: RuntimeSnapshot) -> ModelInfo | None:
+    """The model behind a public name (or alias), if it is routable and the key may use it."""
+    info = snap.model_named(name)
+    if info is None or info.name not in snap.routes:
+        return None
+    return info if principal.may_use(info.name, info.aliases) else None
+
+
+def resolve_candidates(
+    name: str, principal: Principal, snap: RuntimeSnapshot
+) -> tuple[str, tuple[Deployment, ...]]:
+    """(canonical model name, its enabled deployments, best priority first)."""
+    info = usable_model(name, principal, snap)
+    if info is None:
+        raise errors.model_not_found(name)
+    return info.name, snap.routes[info.name]
+
+
 def resolve_deployment(
-    model: str, principal: Principal, snap: RuntimeSnapshot, rng: random.Random
+    name: str, principal: Principal, snap: RuntimeSnapshot, rng: random.Random
 ) -> Deployment:
-    deployments = snap.routes.get(model)
-    if not deployments or not principal.may_use(model):
-        raise errors.model_not_found(model)
-    return pick_deployment(deployments, rng)
+    return pick_deployment(resolve_candidates(name, principal, snap)[1], rng)
+
+
+def check_context_window(
+    body: dict[str, Any], body_size: int, deployments: tuple[Deployment, ...]
+) -> None:
+    """Refuse only what no deployment can take: the prompt is counted at a lower bound
+    (8 bytes per token), so a request that might fit is never refused here."""
+    windows = [d.context_window for d in deployments]
+    if not windows or 0 in windows:
+        return  # some deployment's window is unknown
+    completion = body.get("max_completion_tokens") or body.get("max_tokens") or 0
+    needed = -(-body_size // BYTES_PER_TOKEN_LOWER_BOUND) + (
+        completion if isinstance(completion, int) else 0)
+    if needed > max(windows):
+        raise errors.bad_request(
+            f"This model's maximum context length is {max(windows)} tokens. However, you "
+            f"requested at least {needed} tokens. Please reduce the length of the messages "
+            "or completion.", param="messages", code="context_length_exceeded")
 
 
 def stream_flags(body: dict[str, Any], endpoint: str) -> tuple[bool, bool]:
@@ -128,15 +181,16 @@ def stream_flags(body: dict[str, Any], endpoint: str) -> tuple[bool, bool]:
 
 
 def upstream_body(
-    body: dict[str, Any], deployment: Deployment, stream: bool, client_wants_usage: bool
+    body: dict[str, Any], model: str, stream: bool, client_wants_usage: bool
 ) -> bytes | None:
     """The body to send upstream, or None when the client's bytes can go unchanged.
 
-    Streams always ask the upstream for the usage chunk, so usage is captured either way.
+    `model` is the name the upstream expects. Streams always ask the upstream for the usage
+    chunk, so usage is captured either way.
     """
     changed = False
-    if deployment.upstream_model and body.get("model") != deployment.upstream_model:
-        body["model"] = deployment.upstream_model
+    if model and body.get("model") != model:
+        body["model"] = model
         changed = True
     if stream and not client_wants_usage:
         options = body.get("stream_options")
@@ -149,44 +203,56 @@ def upstream_body(
 def decide_route(
     raw: bytes, endpoint: str, principal: Principal, snap: RuntimeSnapshot, rng: random.Random
 ) -> RouteDecision:
-    return route_body(parse_json_object(raw), endpoint, principal, snap, rng)
+    return route_body(parse_json_object(raw), endpoint, principal, snap, rng, len(raw))
 
 
 def route_body(
     body: dict[str, Any], endpoint: str, principal: Principal, snap: RuntimeSnapshot,
-    rng: random.Random,
+    rng: random.Random, body_size: int = 0,
 ) -> RouteDecision:
     """Decide from a parsed body; `body` may be changed (what the upstream gets)."""
-    model = requested_model(body)
-    deployment = resolve_deployment(model, principal, snap, rng)
+    model, candidates = resolve_candidates(requested_model(body), principal, snap)
+    check_context_window(body, body_size, candidates)
+    deployment = pick_deployment(candidates, rng)
     stream, wants_usage = stream_flags(body, endpoint)
-    new_body = upstream_body(body, deployment, stream, wants_usage)
-    return RouteDecision(model, deployment, stream, wants_usage, new_body)
+    # With fail-over the upstream-level stream names the model per attempt; until then the
+    # body carries the canonical name (an alias never reaches a provider).
+    upstream_model = model if len(candidates) > 1 else deployment.upstream_model or model
+    new_body = upstream_body(body, upstream_model, stream, wants_usage)
+    return RouteDecision(model, deployment, stream, wants_usage, new_body, candidates)
 
 
-def model_object(info: Any) -> dict[str, Any]:
-    return {
-        "id": info.name,
+def model_object(name: str, info: ModelInfo, snap: RuntimeSnapshot) -> dict[str, Any]:
+    """OpenAI's model object; `name` is the canonical name or an alias of `info`."""
+    obj: dict[str, Any] = {
+        "id": name,
         "object": "model",
         "created": info.created_at_ms // 1000,
         "owned_by": info.owned_by,
     }
+    if name != info.name:
+        obj["alias_of"] = info.name
+    windows = [d.context_window for d in snap.routes.get(info.name, ())]
+    if windows and 0 not in windows:
+        obj["context_window"] = max(windows)
+    return obj
 
 
 def list_models(principal: Principal, snap: RuntimeSnapshot) -> bytes:
+    """Every name (canonical and aliases) of every model the key may use."""
     data = [
-        model_object(info)
-        for name, info in sorted(snap.models.items())
-        if name in snap.routes and principal.may_use(name)
+        model_object(name, info, snap)
+        for name in sorted(snap.canonical)
+        if (info := usable_model(name, principal, snap)) is not None
     ]
     return orjson.dumps({"object": "list", "data": data})
 
 
 def retrieve_model(name: str, principal: Principal, snap: RuntimeSnapshot) -> bytes:
-    info = snap.models.get(name)
-    if info is None or name not in snap.routes or not principal.may_use(name):
+    info = usable_model(name, principal, snap)
+    if info is None:
         raise errors.model_not_found(name)
-    return orjson.dumps(model_object(info))
+    return orjson.dumps(model_object(name, info, snap))
 
 
 def models_response(method: str, path: str, principal: Principal, snap: RuntimeSnapshot) -> bytes:

@@ -29,6 +29,7 @@ from ext_proc.snapshot import SnapshotHolder
 from ext_proc.upstream import AttemptTracer, process_attempt
 from ext_proc.usage import SseUsageTap, usage_from_json_body
 from omg_common.keys import hash_secret
+from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER
 from protos import usage_pb2
 
 log = logging.getLogger("omg.ext_proc")
@@ -54,14 +55,16 @@ def is_upstream_phase(context: Any) -> bool:
 
 
 def routing_response(decision: pipeline.RouteDecision) -> pb.ProcessingResponse:
-    dep = decision.deployment
-    sets = [header_option(ROUTING_HEADER, dep.id)]
-    sets.extend(header_option(k, v) for k, v in dep.upstream_headers)
+    # With fail-over the upstream-level stream sets each attempt's credentials.
+    static = () if decision.failover else decision.deployment.upstream_headers
+    sets = [header_option(ROUTING_HEADER, decision.route_key)]
+    sets.extend(header_option(k, v) for k, v in static)
     if decision.body is not None:  # Envoy refuses a mutated body under the old length
         sets.append(header_option("content-length", str(len(decision.body))))
     # The client's key never travels on; compressed bodies could not be read for usage.
-    removes = ["accept-encoding"]
-    if not any(k == "authorization" for k, _ in dep.upstream_headers):
+    # Only Envoy names the endpoint of an attempt (see `omg_common.routing_names`).
+    removes = ["accept-encoding", ENDPOINT_HEADER]
+    if not any(k == "authorization" for k, _ in static):
         removes.append("authorization")
     common = pb.CommonResponse(
         header_mutation=pb.HeaderMutation(set_headers=sets, remove_headers=removes),
@@ -166,13 +169,15 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         principal = ctx.principal
         assert principal is not None
         parsed = pipeline.parse_json_object(body.body)
-        decision = pipeline.route_body(parsed, ctx.endpoint, principal, snap, self._rng)
+        decision = pipeline.route_body(
+            parsed, ctx.endpoint, principal, snap, self._rng, len(body.body))
         plan = principal.limits
         if plan is not None:  # only keys with a limit pay for counting
             tokens = estimate_tokens(len(body.body), parsed, ctx.endpoint) \
                 if plan.counts_tokens else 0
             ctx.reservation = await self._limiter.reserve(plan, tokens)
         ctx.decision = decision
+        ctx.served_deployment_id = decision.deployment.id
         if decision.stream:
             ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
         return routing_response(decision)
@@ -182,15 +187,22 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     ) -> pb.ProcessingResponse:
         reply = self._response_headers_reply(ctx, http)
         reservation = ctx.reservation
-        if reservation is None or not reservation.headers:
+        added = () if reservation is None else reservation.headers
+        # Which deployment served is the gateway's business, not the client's.
+        decision = ctx.decision
+        upstream_stream = decision is not None and (
+            decision.failover or decision.deployment.translated)
+        removes = (SERVED_HEADER,) if upstream_stream else ()
+        if not added and not removes:
             return reply
-        return with_headers(reply, reservation.headers)
+        return with_headers(reply, added, removes)
 
     def _response_headers_reply(
         self, ctx: RequestContext, http: pb.HttpHeaders
     ) -> pb.ProcessingResponse:
         headers = header_values(http)
         ctx.status = int(headers.get(":status", "0") or 0)
+        ctx.note_attempts(headers)
         if http.end_of_stream:
             self._finish(ctx)
             return _CONTINUE_RESPONSE_HEADERS

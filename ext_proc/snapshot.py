@@ -33,8 +33,11 @@ class Principal:
     tpm_limit: int = 0
     limits: LimitPlan | None = None  # the key's and its tenant's, compiled; None: unlimited
 
-    def may_use(self, model: str) -> bool:
-        return not self.allowed_models or model in self.allowed_models
+    def may_use(self, model: str, aliases: tuple[str, ...] = ()) -> bool:
+        """`model` is a canonical name. Allowing any name of a model (its canonical name or
+        one of its aliases) allows the model under all its names."""
+        allowed = self.allowed_models
+        return not allowed or model in allowed or any(a in allowed for a in aliases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Deployment:
     auth: UpstreamAuth
     host: str = ""
     scheme: str = "http"
+    context_window: int = 0  # tokens; 0: unknown
 
     @property
     def translated(self) -> bool:
@@ -64,6 +68,7 @@ class ModelInfo:
     name: str
     created_at_ms: int
     owned_by: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +76,15 @@ class RuntimeSnapshot:
     version: str
     principals: Mapping[str, Principal]  # by key hash
     models: Mapping[str, ModelInfo]
-    routes: Mapping[str, tuple[Deployment, ...]]  # public model -> enabled deployments
+    routes: Mapping[str, tuple[Deployment, ...]]  # canonical model -> enabled deployments
     key_hash_by_id: Mapping[str, str] = field(default_factory=dict)
     deployments: Mapping[str, Deployment] = field(default_factory=dict)
     tenant_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (rpm, tpm)
+    canonical: Mapping[str, str] = field(default_factory=dict)  # name or alias -> model name
+
+    def model_named(self, name: str) -> ModelInfo | None:
+        """The model a public name (canonical or alias) stands for."""
+        return self.models.get(self.canonical.get(name, name))
 
 
 EMPTY = RuntimeSnapshot("", MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
@@ -120,6 +130,7 @@ def deployment_from_proto(
         auth=auth,
         host=host,
         scheme=scheme,
+        context_window=d.context_window,
     )
 
 
@@ -150,6 +161,13 @@ def _routes(deployments: Mapping[str, Deployment]) -> dict[str, tuple[Deployment
     for dep in deployments.values():
         routes.setdefault(dep.model, []).append(dep)
     return {m: tuple(sorted(deps, key=lambda d: (d.priority, d.id))) for m, deps in routes.items()}
+
+
+def _canonical(models: Iterable[ModelInfo]) -> dict[str, str]:
+    """Every alias to its model; names win over aliases (the admin API keeps them apart)."""
+    names = {alias: m.name for m in models for alias in m.aliases}
+    names.update((m.name, m.name) for m in models)
+    return names
 
 
 def _tenant_limits(
@@ -211,7 +229,8 @@ def apply_update(
     )
     models = _merge(
         base.models,
-        ((m.name, ModelInfo(m.name, m.created_at_ms, m.owned_by)) for m in update.upsert_models),
+        ((m.name, ModelInfo(m.name, m.created_at_ms, m.owned_by, tuple(m.aliases)))
+         for m in update.upsert_models),
         update.delete_models,
     )
     typed_deps: dict[str, Deployment] = deployments  # type: ignore[assignment]
@@ -223,6 +242,7 @@ def apply_update(
         key_hash_by_id=MappingProxyType(by_id),
         deployments=MappingProxyType(typed_deps),
         tenant_limits=MappingProxyType(tenant_limits),
+        canonical=MappingProxyType(_canonical(models.values())),  # type: ignore[arg-type]
     )
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 
@@ -20,22 +21,28 @@ from ext_proc.messages import ROUTING_HEADER, header_option, header_values, imme
 from ext_proc.snapshot import Deployment, RuntimeSnapshot
 from ext_proc.translators.base import ResponseTranslator, TranslationError, UpstreamRequest
 from ext_proc.translators.registry import translator_for
+from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER
 
 log = logging.getLogger("omg.ext_proc.upstream")
 
 _STREAMED = processing_mode_pb2.ProcessingMode(
     response_body_mode=processing_mode_pb2.ProcessingMode.STREAMED
 )
+_SKIP_BODY = processing_mode_pb2.ProcessingMode(
+    response_body_mode=processing_mode_pb2.ProcessingMode.NONE
+)
 
 
 class AttemptState:
-    __slots__ = ("deployment", "endpoint", "model", "request_id", "response", "started_ns",
-                 "stream", "streaming_reply", "upstream_status")
+    __slots__ = ("deployment", "endpoint", "failover", "model", "path", "request_id",
+                 "response", "started_ns", "stream", "streaming_reply", "upstream_status")
 
     def __init__(self) -> None:
         self.started_ns = time.time_ns()
         self.request_id = ""
         self.deployment: Deployment | None = None
+        self.failover = False  # the attempt of a fail-over route: Envoy chose the deployment
+        self.path = ""
         self.endpoint = ""
         self.model = ""
         self.stream = False
@@ -45,7 +52,10 @@ class AttemptState:
 
 
 def deployment_for(headers: dict[str, str], snap: RuntimeSnapshot) -> Deployment:
-    deployment = snap.deployments.get(headers.get(ROUTING_HEADER, ""))
+    """The deployment of this attempt: the endpoint Envoy picked (fail-over routes; the router
+    level strips any client-sent value), else the routing header (a model's only deployment)."""
+    landed = headers.get(ENDPOINT_HEADER)
+    deployment = snap.deployments.get(landed or headers.get(ROUTING_HEADER, ""))
     if deployment is None:
         # 500, not 503: Envoy's local-reply mapper rewrites bodies from 502 up, which would
         # nest this OpenAI-format body in another; clients retry a 500 all the same.
@@ -84,16 +94,55 @@ async def signed_request_response(state: AttemptState, raw: bytes) -> pb.Process
                                          body=upstream.body)
     sets = [(":path", upstream.path), *headers.items(), *auth,
             ("content-length", str(len(upstream.body)))]
+    if state.failover:
+        sets.append((":authority", deployment.host))
     common = pb.CommonResponse(
-        header_mutation=mutation(sets, [ROUTING_HEADER, "authorization"]),
+        header_mutation=mutation(sets, [ROUTING_HEADER, ENDPOINT_HEADER, "authorization"]),
         body_mutation=pb.BodyMutation(body=upstream.body),
     )
     return pb.ProcessingResponse(request_body=pb.BodyResponse(response=common))
 
 
+def passthrough_request_response(state: AttemptState, raw: bytes) -> pb.ProcessingResponse:
+    """An OpenAI-format deployment reached by fail-over: its model name, path, host and key."""
+    deployment = state.deployment
+    assert deployment is not None
+    body = pipeline.parse_json_object(raw)
+    model = deployment.upstream_model or str(body.get("model", ""))
+    changed = body.get("model") != model
+    body["model"] = model
+    out = orjson.dumps(body) if changed else raw
+    sets = [(":path", passthrough_path(deployment, state.path)), (":authority", deployment.host),
+            *deployment.upstream_headers, ("content-length", str(len(out)))]
+    common = pb.CommonResponse(header_mutation=mutation(sets, [ENDPOINT_HEADER,
+                                                               "authorization"]))
+    if changed:
+        common.body_mutation.body = out
+    return pb.ProcessingResponse(request_body=pb.BodyResponse(response=common))
+
+
+def passthrough_path(deployment: Deployment, client_path: str) -> str:
+    """`/v1/chat/completions` -> `<base URL path>/chat/completions` (as the route's rewrite)."""
+    rest = client_path[len("/v1"):] if client_path.startswith("/v1/") else client_path
+    return f"{deployment.target.base_path}{rest}"
+
+
+def served_only_response(deployment: Deployment) -> pb.ProcessingResponse:
+    """A passthrough reply needs no translation: name who served, skip the body."""
+    return pb.ProcessingResponse(
+        response_headers=pb.HeadersResponse(
+            response=pb.CommonResponse(header_mutation=mutation([(SERVED_HEADER, deployment.id)],
+                                                                []))
+        ),
+        mode_override=_SKIP_BODY,
+    )
+
+
 def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.ProcessingResponse:
     deployment = state.deployment
     assert deployment is not None
+    if not deployment.translated:
+        return served_only_response(deployment)
     headers = header_values(http)
     status = int(headers.get(":status", "0") or 0)
     translator = translator_for(deployment.provider)
@@ -101,7 +150,7 @@ def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.P
     state.response = response
     state.upstream_status = status
     state.streaming_reply = state.stream and 200 <= status < 300
-    sets = list(response.headers())
+    sets = [*response.headers(), (SERVED_HEADER, deployment.id)]
     if state.streaming_reply:
         sets.append((":status", str(response.status(status))))
     # A buffered reply's status is set with its body: some providers' bodies decide it.
@@ -162,10 +211,13 @@ async def _step(
         headers = header_values(request.request_headers)
         state.request_id = headers.get("x-request-id", "")
         state.deployment = deployment_for(headers, snap)
-        path = pipeline.split_path(headers.get(":path", ""))
-        state.endpoint = pipeline.ROUTED_ENDPOINTS.get(path, "")
+        state.failover = ENDPOINT_HEADER in headers
+        state.path = headers.get(":path", "")
+        state.endpoint = pipeline.ROUTED_ENDPOINTS.get(pipeline.split_path(state.path), "")
         return pb.ProcessingResponse(request_headers=pb.HeadersResponse())
     if kind == "request_body":
+        if state.deployment is not None and not state.deployment.translated:
+            return passthrough_request_response(state, request.request_body.body)
         return await signed_request_response(state, request.request_body.body)
     if kind == "response_headers":
         return response_headers_response(state, request.response_headers)

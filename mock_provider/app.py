@@ -135,7 +135,7 @@ def create_app(knobs: Knobs) -> ASGIApp:
         name, model_id = matched
         try:
             if name == "chat":
-                await chat(send, body, effective.chunk_delay_ms, effective.chunks, headers)
+                await chat(send, body, effective, headers)
             elif name == "embeddings":
                 await embeddings(send, body, headers)
             elif name == "models":
@@ -149,9 +149,12 @@ def create_app(knobs: Knobs) -> ASGIApp:
     return app
 
 
-async def chat(
-    send: Send, body: bytes, chunk_delay_ms: float, chunks: int | None, headers: Headers
-) -> None:
+class AbortedStream(Exception):
+    """Raised to drop a started stream (knob ``abort_after_chunks``): the server closes the
+    connection without ending the response."""
+
+
+async def chat(send: Send, body: bytes, knobs: Knobs, headers: Headers) -> None:
     request = parse_chat_request(parse_json_object(body))
     result = responses.chat_result(
         model=request.model,
@@ -163,11 +166,14 @@ async def chat(
     if not request.stream:
         await send_json(send, 200, responses.chat_completion(result), headers)
         return
-    payloads = responses.chat_chunks(result, include_usage=request.include_usage, chunks=chunks)
+    payloads = responses.chat_chunks(result, include_usage=request.include_usage,
+                                     chunks=knobs.chunks)
     events = [*map(responses.sse_event, payloads), responses.SSE_DONE]
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + headers})
-    delay = chunk_delay_ms / 1000
+    delay = knobs.chunk_delay_ms / 1000
     for index, event in enumerate(events):
+        if index == knobs.abort_after_chunks:
+            raise AbortedStream(f"stream aborted after {index} events (mock knob)")
         if delay and index:
             await asyncio.sleep(delay)
         await send({"type": "http.response.body", "body": event, "more_body": True})

@@ -31,6 +31,8 @@ class Knobs:
     when a draw from the app's RNG is below ``error_rate``. A status given through env or
     headers without a rate gets rate 1.0 (always fail). ``chunks`` splits a streamed answer
     into that many content deltas instead of one per word. ``seed`` seeds the app's RNG.
+    ``abort_after_chunks`` breaks a streamed answer: after that many SSE events the
+    connection is dropped without ending the stream (a stream that fails once started).
     """
 
     latency_ms: float = 0.0
@@ -39,10 +41,12 @@ class Knobs:
     error_rate: float = 0.0
     chunks: int | None = None
     seed: int | None = None
+    abort_after_chunks: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Knobs:
-        """Read ``OMG_MOCK_{LATENCY_MS,CHUNK_DELAY_MS,ERROR_STATUS,ERROR_RATE,CHUNKS,SEED}``."""
+        """Read ``OMG_MOCK_{LATENCY_MS,CHUNK_DELAY_MS,ERROR_STATUS,ERROR_RATE,CHUNKS,SEED}``
+        and ``OMG_MOCK_ABORT_AFTER_CHUNKS``."""
         source = os.environ if env is None else env
         values = {
             name: source[_env_name(name)]
@@ -58,7 +62,8 @@ class Knobs:
         """Return these knobs overridden by ``x-mock-*`` request headers (names lower-case).
 
         Recognised: ``x-mock-latency-ms``, ``x-mock-chunk-delay-ms``, ``x-mock-error-status``,
-        ``x-mock-error-rate``, ``x-mock-chunks``. Raises :class:`KnobError` on bad values.
+        ``x-mock-error-rate``, ``x-mock-chunks``, ``x-mock-abort-after-chunks``. Raises
+        :class:`KnobError` on bad values.
         """
         values = {
             name: headers[_header_name(name)] for name in TUNABLE if _header_name(name) in headers
@@ -66,7 +71,8 @@ class Knobs:
         return override(self, values, _header_name) if values else self
 
 
-TUNABLE = ("latency_ms", "chunk_delay_ms", "error_status", "error_rate", "chunks")
+TUNABLE = ("latency_ms", "chunk_delay_ms", "error_status", "error_rate", "chunks",
+           "abort_after_chunks")
 
 
 def _env_name(field: str) -> str:
@@ -94,11 +100,12 @@ def override(knobs: Knobs, values: Mapping[str, str], source: Callable[[str], st
         changes["error_rate"] = 1.0
     if "error_rate" in values:
         changes["error_rate"] = _parse_float(values["error_rate"], source("error_rate"), 0.0, 1.0)
-    if "chunks" in values:
-        chunks = _parse_int(values["chunks"], source("chunks"))
-        if chunks < 1:
-            raise KnobError(source("chunks"), values["chunks"], "an integer >= 1")
-        changes["chunks"] = chunks
+    for name in ("chunks", "abort_after_chunks"):
+        if name in values:
+            count = _parse_int(values[name], source(name))
+            if count < 1:
+                raise KnobError(source(name), values[name], "an integer >= 1")
+            changes[name] = count
     return replace(knobs, **changes)
 
 

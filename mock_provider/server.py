@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument("--error-status", metavar="STATUS", help="inject this status (0: off)")
     knobs.add_argument("--error-rate", metavar="RATE", help="share of requests failed, 0..1")
     knobs.add_argument("--chunks", metavar="N", help="content deltas per streamed answer")
+    knobs.add_argument("--abort-after-chunks", metavar="N",
+                       help="drop a streamed answer's connection after N events")
     knobs.add_argument("--seed", type=int, help="seed of the error-injection RNG")
     return parser
 

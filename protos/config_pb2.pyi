@@ -37,7 +37,7 @@ class TenantLimits(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., rpm_limit: _Optional[int] = ..., tpm_limit: _Optional[int] = ...) -> None: ...
 
 class Deployment(_message.Message):
-    __slots__ = ("id", "name", "model", "provider", "base_url", "upstream_model", "credential", "weight", "priority", "timeout_s", "cluster", "options")
+    __slots__ = ("id", "name", "model", "provider", "base_url", "upstream_model", "credential", "weight", "priority", "timeout_s", "cluster", "options", "context_window")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Deployment(_message.Message):
     TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_WINDOW_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     model: str
@@ -69,17 +70,24 @@ class Deployment(_message.Message):
     timeout_s: float
     cluster: str
     options: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., base_url: _Optional[str] = ..., upstream_model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., timeout_s: _Optional[float] = ..., cluster: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    context_window: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., model: _Optional[str] = ..., provider: _Optional[str] = ..., base_url: _Optional[str] = ..., upstream_model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., timeout_s: _Optional[float] = ..., cluster: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ..., context_window: _Optional[int] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("name", "created_at_ms", "owned_by")
+    __slots__ = ("name", "created_at_ms", "owned_by", "aliases", "retry_on", "num_retries")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     OWNED_BY_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    RETRY_ON_FIELD_NUMBER: _ClassVar[int]
+    NUM_RETRIES_FIELD_NUMBER: _ClassVar[int]
     name: str
     created_at_ms: int
     owned_by: str
-    def __init__(self, name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., owned_by: _Optional[str] = ...) -> None: ...
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    retry_on: str
+    num_retries: int
+    def __init__(self, name: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., owned_by: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., retry_on: _Optional[str] = ..., num_retries: _Optional[int] = ...) -> None: ...
 
 class ConfigUpdate(_message.Message):
     __slots__ = ("version", "full", "upsert_keys", "delete_keys", "upsert_deployments", "delete_deployments", "upsert_models", "delete_models", "upsert_tenant_limits", "delete_tenant_limits")

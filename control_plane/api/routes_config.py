@@ -42,9 +42,15 @@ async def list_models(session: SessionDep, limit: Limit = 100, offset: Offset = 
 async def create_model(
     body: ModelCreate, session: SessionDep, hub: HubDep, ctx: AuditDep
 ) -> ModelPublic:
-    model = await crud.create_model(session, ctx=ctx, name=body.name, owned_by=body.owned_by)
+    model = await crud.create_model(session, ctx=ctx, **body.model_dump())
     await hub.refresh()
     return ModelPublic(**model.model_dump())
+
+
+def model_changes(body: ModelUpdate) -> dict[str, Any]:
+    """What the body sets; null clears only `num_retries` (back to its default)."""
+    sent = body.model_dump(exclude_unset=True)
+    return {k: v for k, v in sent.items() if v is not None or k == "num_retries"}
 
 
 @router.patch("/models/{model}", response_model=ModelPublic,
@@ -53,8 +59,7 @@ async def update_model(
     model: str, body: ModelUpdate, session: SessionDep, hub: HubDep, ctx: AuditDep
 ) -> ModelPublic:
     row = await crud.get_by_ref(session, models.GatewayModel, model)
-    row = await crud.update_model(session, ctx=ctx, model=row,
-                                  changes=body.model_dump(exclude_unset=True))
+    row = await crud.update_model(session, ctx=ctx, model=row, changes=model_changes(body))
     await hub.refresh()
     return ModelPublic(**row.model_dump())
 

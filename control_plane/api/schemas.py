@@ -8,6 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from control_plane.crud_tenants import PERSONAL_PREFIX
+from control_plane.xds.protection import invalid_options
 
 T = TypeVar("T")
 
@@ -73,22 +74,84 @@ class TenantPublic(BaseModel):
     created_at: Timestamp
 
 
+AliasName = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+RETRY_ON_DOC = ("Envoy retry conditions for fail-over, comma-separated (e.g. "
+                "'connect-failure,reset,5xx,retriable-status-codes'); empty: that default. "
+                "retriable-status-codes retries 429.")
+RETRY_CONDITIONS = frozenset({
+    "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure",
+    "envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes",
+    "http3-post-connect-failure",
+})
+
+
+def valid_retry_on(value: str) -> str:
+    conditions = [c.strip() for c in value.split(",") if c.strip()]
+    unknown = sorted(set(conditions) - RETRY_CONDITIONS)
+    if unknown:
+        raise ValueError(f"unknown retry conditions {unknown}; known: {sorted(RETRY_CONDITIONS)}")
+    return ",".join(conditions)
+
+
+def distinct_aliases(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("aliases must be distinct")
+    return value
+
+
+RetryOn = Annotated[str, Field(max_length=300, description=RETRY_ON_DOC),
+                    AfterValidator(valid_retry_on)]
+Aliases = Annotated[list[AliasName], Field(max_length=20, description=(
+    "other public names of this model; a key allowed any name of the model may use all "
+    "its names")), AfterValidator(distinct_aliases)]
+NumRetries = Annotated[int | None, Field(default=None, ge=0, le=10, description=(
+    "fail-over retries; unset: one per other enabled deployment"))]
+
+
 class ModelCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = NAME
     owned_by: str = "omg"
+    aliases: Aliases = []
+    retry_on: RetryOn = ""
+    num_retries: NumRetries = None
 
 
 class ModelUpdate(BaseModel):
+    """Only the fields sent change; `aliases` replaces the list."""
+
     model_config = ConfigDict(extra="forbid")
-    owned_by: str
+    owned_by: str | None = None
+    aliases: Aliases | None = None
+    retry_on: RetryOn | None = None
+    num_retries: NumRetries = None
 
 
 class ModelPublic(BaseModel):
     id: str
     name: str
     owned_by: str
+    aliases: list[str]
+    retry_on: str
+    num_retries: int | None
     created_at: Timestamp
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def no_aliases(cls, value: list[str] | None) -> list[str]:
+        return value or []
+
+
+ContextWindow = Annotated[int | None, Field(
+    default=None, ge=1, le=100_000_000,
+    description="tokens the upstream model accepts (prompt + completion); unset: unknown")]
+
+
+def checked_options(options: dict[str, str]) -> dict[str, str]:
+    bad = invalid_options(options)
+    if bad:
+        raise ValueError(f"options {bad} take a non-negative integer")
+    return options
 
 
 class DeploymentCreate(BaseModel):
@@ -114,7 +177,13 @@ class DeploymentCreate(BaseModel):
     weight: int = Field(default=1, ge=0, le=1000)
     priority: int = Field(default=0, ge=0, le=100)
     timeout_s: float = Field(default=600.0, gt=0, le=3600)
+    context_window: ContextWindow = None
     enabled: bool = True
+
+    @field_validator("options")
+    @classmethod
+    def protection_options(cls, value: dict[str, str]) -> dict[str, str]:
+        return checked_options(value)
 
 
 class DeploymentUpdate(BaseModel):
@@ -131,7 +200,13 @@ class DeploymentUpdate(BaseModel):
     weight: int | None = Field(default=None, ge=0, le=1000)
     priority: int | None = Field(default=None, ge=0, le=100)
     timeout_s: float | None = Field(default=None, gt=0, le=3600)
+    context_window: ContextWindow = None
     enabled: bool | None = None
+
+    @field_validator("options")
+    @classmethod
+    def protection_options(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else checked_options(value)
 
 
 class DeploymentPublic(BaseModel):
@@ -147,6 +222,7 @@ class DeploymentPublic(BaseModel):
     weight: int
     priority: int
     timeout_s: float
+    context_window: int | None
     enabled: bool
     drained: bool = False
     created_at: Timestamp
@@ -171,6 +247,7 @@ class UsagePublic(BaseModel):
     reasoning_tokens: int
     latency_ms: float
     ttft_ms: float | None
+    attempts: int = Field(description="upstream attempts (fail-over); 0: not known")
 
 
 class ProviderSync(BaseModel):

@@ -72,7 +72,10 @@ def snapshot_from_resources(
 
 def snapshot_from_state(state: GatewayState) -> XdsSnapshot:
     deployments = list(state.deployments.values())
-    return snapshot_from_resources(build_clusters(deployments), [build_route_config(deployments)])
+    return snapshot_from_resources(
+        build_clusters(deployments, state.models),
+        [build_route_config(deployments, state.models)],
+    )
 
 
 class XdsCache:

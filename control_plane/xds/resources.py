@@ -1,25 +1,33 @@
 """Pure builders: gateway deployments -> Envoy clusters and the route table.
 
-Every deployment gets a cluster and a route. ext_proc picks the deployment and names it in
-the `x-omg-deployment` header; the route rewrites path and host for that upstream.
+A model with one enabled deployment gets that deployment's cluster and route: ext_proc names
+the deployment in the `x-omg-deployment` header; the route rewrites path and host for it.
+A model with several gets one cluster and route of its own, with fail-over (see `failover`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.route.v3 import route_pb2
 from envoy.extensions.filters.http.ext_proc.v3 import ext_proc_pb2  # noqa: F401 (Any types)
+from envoy.extensions.filters.http.header_mutation.v3 import header_mutation_pb2  # noqa: F401
 from envoy.extensions.filters.http.upstream_codec.v3 import upstream_codec_pb2  # noqa: F401
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2  # noqa: F401
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401
 from google.protobuf import json_format
 
-from control_plane.config_state import base_url_parts
+from control_plane.config_state import base_url_parts, is_ip
+from control_plane.xds import failover
+from control_plane.xds.protection import (
+    circuit_breakers,
+    outlier_detection,
+    wants_outlier_detection,
+)
 from omg_common.providers import is_translated
+from omg_common.routing_names import ENDPOINT_HEADER, ENDPOINT_METADATA
 from protos import config_pb2
 
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -29,6 +37,8 @@ ROUTING_HEADER = "x-omg-deployment"
 TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 EXT_PROC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor"
+HEADER_MUTATION_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation")
 CODEC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"
 EXT_PROC_CLUSTER = "ext_proc"
 UPSTREAM_PHASE = {"key": "x-omg-phase", "value": "upstream"}
@@ -37,14 +47,6 @@ NOT_ROUTED_BODY = (
     '{"error":{"message":"No route for this request.","type":"invalid_request_error",'
     '"param":null,"code":"unknown_url"}}'
 )
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
@@ -69,10 +71,13 @@ def cluster_dict(dep: config_pb2.Deployment) -> dict[str, Any]:
             "typed_config": {"@type": TLS_TYPE, "sni": host},
         }
     if is_translated(dep.provider):
-        cluster["typed_extension_protocol_options"] = {PROTOCOL_OPTIONS: translating_options()}
+        cluster["typed_extension_protocol_options"] = upstream_options()
     if dep.options.get("health_check_path"):
         cluster["health_checks"] = [active_health_check(dep)]
-        cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 0}}
+    cluster["circuit_breakers"] = circuit_breakers(dep.options)
+    if wants_outlier_detection(dep.options):
+        cluster["outlier_detection"] = outlier_detection(dep.options)
+    cluster["common_lb_config"] = {"healthy_panic_threshold": {"value": 0}}
     return cluster
 
 
@@ -88,8 +93,22 @@ def active_health_check(dep: config_pb2.Deployment) -> dict[str, Any]:
     }
 
 
-def translating_options() -> dict[str, Any]:
-    """Upstream HTTP filters: ext_proc translates and signs each attempt for this provider."""
+def endpoint_header_filter() -> dict[str, Any]:
+    """Names, per attempt, the deployment (endpoint) Envoy picked, from its metadata."""
+    namespace, key = ENDPOINT_METADATA
+    return {"name": "envoy.filters.http.header_mutation", "typed_config": {
+        "@type": HEADER_MUTATION_TYPE,
+        "mutations": {"request_mutations": [{"append": {
+            "header": {"key": ENDPOINT_HEADER,
+                       "value": f"%UPSTREAM_METADATA({namespace}:{key})%"},
+            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+        }}]},
+    }}
+
+
+def translating_options(endpoint_header: bool = False) -> dict[str, Any]:
+    """Upstream HTTP filters: ext_proc translates and signs each attempt for this provider
+    (with fail-over, for the deployment the attempt landed on: see `endpoint_header_filter`)."""
     ext_proc = {
         "@type": EXT_PROC_TYPE,
         "grpc_service": {"envoy_grpc": {"cluster_name": EXT_PROC_CLUSTER}, "timeout": "10s",
@@ -106,6 +125,7 @@ def translating_options() -> dict[str, Any]:
         "@type": f"type.googleapis.com/{PROTOCOL_OPTIONS}",
         "explicit_http_config": {"http_protocol_options": {}},
         "http_filters": [
+            *([endpoint_header_filter()] if endpoint_header else []),
             {"name": "envoy.filters.http.ext_proc", "typed_config": ext_proc},
             {"name": "envoy.filters.http.upstream_codec", "typed_config": {"@type": CODEC_TYPE}},
         ],
@@ -154,16 +174,59 @@ def not_routed() -> dict[str, Any]:
     }
 
 
-def build_clusters(deployments: Iterable[config_pb2.Deployment]) -> list[cluster_pb2.Cluster]:
-    return [json_format.ParseDict(cluster_dict(d), cluster_pb2.Cluster()) for d in deployments]
+Models = Mapping[str, config_pb2.Model]
+
+
+def by_model(
+    deployments: Iterable[config_pb2.Deployment],
+) -> dict[str, list[config_pb2.Deployment]]:
+    grouped: dict[str, list[config_pb2.Deployment]] = {}
+    for dep in sorted(deployments, key=lambda d: d.id):
+        grouped.setdefault(dep.model, []).append(dep)
+    return grouped
+
+
+def single_and_shared(
+    deployments: Iterable[config_pb2.Deployment],
+) -> tuple[list[config_pb2.Deployment], dict[str, list[config_pb2.Deployment]]]:
+    """Deployments that are their model's only one, and models served by several."""
+    grouped = by_model(deployments)
+    single = [deps[0] for deps in grouped.values() if len(deps) == 1]
+    return single, {m: deps for m, deps in grouped.items() if len(deps) > 1}
+
+
+def build_clusters(
+    deployments: Iterable[config_pb2.Deployment], models: Models | None = None,
+) -> list[cluster_pb2.Cluster]:
+    single, shared = single_and_shared(deployments)
+    dicts = [cluster_dict(d) for d in single]
+    dicts += [failover.model_cluster_dict(m, deps, upstream_options(endpoint_header=True))
+              for m, deps in sorted(shared.items())]
+    return [json_format.ParseDict(c, cluster_pb2.Cluster()) for c in dicts]
+
+
+def upstream_options(endpoint_header: bool = False) -> dict[str, Any]:
+    return {PROTOCOL_OPTIONS: translating_options(endpoint_header)}
+
+
+def model_routes(
+    shared: Mapping[str, Sequence[config_pb2.Deployment]], models: Models,
+) -> list[dict[str, Any]]:
+    return [failover.model_route_dict(m, deps, models.get(m), ROUTING_HEADER)
+            for m, deps in sorted(shared.items())]
 
 
 def build_route_config(
-    deployments: Iterable[config_pb2.Deployment],
+    deployments: Iterable[config_pb2.Deployment], models: Models | None = None,
 ) -> route_pb2.RouteConfiguration:
-    routes = [route_dict(d) for d in sorted(deployments, key=lambda d: d.id)]
+    single, shared = single_and_shared(deployments)
+    routes = [route_dict(d) for d in single] + model_routes(shared, models or {})
     config = {
         "name": ROUTE_CONFIG_NAME,
-        "virtual_hosts": [{"name": "omg", "domains": ["*"], "routes": [*routes, not_routed()]}],
+        "virtual_hosts": [{
+            "name": "omg", "domains": ["*"], "routes": [*routes, not_routed()],
+            # The router level reads how many attempts a request took (usage records).
+            "include_attempt_count_in_response": True,
+        }],
     }
     return json_format.ParseDict(config, route_pb2.RouteConfiguration())

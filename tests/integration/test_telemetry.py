@@ -136,9 +136,13 @@ def settled(text: str) -> str | None:
 
 
 def test_ext_proc_workers_share_one_metrics_endpoint(observed: Observed) -> None:
-    files = [p.name for p in ext_proc_metrics_dir(observed.gateway.settings).iterdir()]
-    assert len([f for f in files if f.startswith("counter_")]) == 2  # both workers counted
     text = wait_for(lambda: settled(observed.ext_proc()))  # workers flush once a second
+
+    def counter_files() -> list[str]:
+        folder = ext_proc_metrics_dir(observed.gateway.settings)
+        return [p.name for p in folder.iterdir() if p.name.startswith("counter_")]
+
+    assert len(wait_for(lambda: len(counter_files()) == 2 and counter_files())) == 2  # both
     assert sample_total(text, "omg_requests_total", model="mock-gpt", provider="openai",
                         status_class="2xx") == PLAIN_REQUESTS + 1
     assert sample_total(text, "omg_requests_total", status_class="4xx",

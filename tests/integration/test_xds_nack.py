@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 
 def deployment(dep_id: str, port: int) -> config_pb2.Deployment:
     return config_pb2.Deployment(
-        id=dep_id, name=dep_id, model="m", provider="openai",
+        id=dep_id, name=dep_id, model=f"m-{dep_id}", provider="openai",
         base_url=f"http://127.0.0.1:{port}/v1", cluster=f"omg_dep_{dep_id}", timeout_s=30,
     )
 
@@ -85,6 +85,12 @@ async def test_nack_is_logged_and_last_good_config_keeps_serving(
 
         await eventually(good_cluster_loaded)
         good_version = cache.snapshot.version
+
+        async def good_acked() -> bool:  # Envoy may show a cluster before its ACK arrives
+            state = ads.nodes.get("omg-nack-test")
+            return bool(state and state.types[CLUSTER_TYPE].acked_version == good_version)
+
+        await eventually(good_acked)
 
         caplog.set_level(logging.ERROR, logger="omg.control_plane.xds")
         bad = snapshot_from_resources(

@@ -121,3 +121,29 @@ def test_provider_options_are_declared_planned_and_exported() -> None:
     exported = dump_yaml(current)
     assert "deployment: gpt4o-prod" in exported
     assert plan(load_config(exported, ENV), current, prune=True) == []
+
+
+ROUTING_FILE = """
+models:
+  - name: gpt-4o
+    aliases: [gpt-4o-latest, default]
+    retry_on: 5xx,reset
+    num_retries: 1
+deployments:
+  - {name: primary, model: gpt-4o, base_url: "http://a/v1", context_window: 128000}
+  - {name: backup, model: gpt-4o, base_url: "http://b/v1", priority: 1}
+"""
+
+
+def test_aliases_and_fail_over_settings_round_trip_and_plan() -> None:
+    config = load_config(ROUTING_FILE, {})
+    model = config["models"]["gpt-4o"]
+    assert model["aliases"] == ["default", "gpt-4o-latest"]  # sorted: order is not a change
+    assert (model["retry_on"], model["num_retries"]) == ("5xx,reset", 1)
+    assert config["deployments"]["primary"]["context_window"] == 128000
+    assert config["deployments"]["backup"]["context_window"] is None
+    assert load_config(dump_yaml(config), {}) == config
+    current = load_config(ROUTING_FILE.replace("num_retries: 1", "num_retries: 2"), {})
+    [change] = plan(config, current, prune=False)
+    assert (change.section, change.action, tuple(change.fields)) == ("models", "update",
+                                                                     ("num_retries",))

@@ -24,7 +24,7 @@ import orjson
 import pytest
 
 from mock_provider import responses
-from mock_provider.app import ASGIApp, create_app, route
+from mock_provider.app import AbortedStream, ASGIApp, create_app, route
 from mock_provider.knobs import KnobError, Knobs
 from mock_provider.responses import count_prompt_tokens, count_text_tokens
 from mock_provider.server import build_parser, knobs_from_args
@@ -392,6 +392,16 @@ async def test_stream_chunk_delay_and_chunks_knobs(app: ASGIApp) -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(reply.times[:-1])]
     assert len(gaps) == 5
     assert all(gap >= 0.015 for gap in gaps)
+
+
+@pytest.mark.asyncio
+async def test_abort_after_chunks_drops_a_started_stream(app: ASGIApp) -> None:
+    with pytest.raises(AbortedStream):
+        await call(app, "POST", CHAT, chat_body(stream=True),
+                   {"x-mock-abort-after-chunks": "2"})
+    assert Knobs.from_env({"OMG_MOCK_ABORT_AFTER_CHUNKS": "3"}).abort_after_chunks == 3
+    with pytest.raises(KnobError):
+        Knobs().with_headers({"x-mock-abort-after-chunks": "0"})
 
 
 @pytest.mark.asyncio

@@ -10,7 +10,7 @@ from envoy.config.route.v3 import route_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from control_plane.config_state import GatewayState, cluster_name
-from control_plane.xds import resources
+from control_plane.xds import failover, resources
 from control_plane.xds.cache import (
     InconsistentSnapshot,
     XdsCache,
@@ -33,11 +33,12 @@ from protos import config_pb2
 
 
 def dep(
-    id_: str, base_url: str, timeout_s: float = 0.0, provider: str = "openai"
+    id_: str, base_url: str, timeout_s: float = 0.0, provider: str = "openai", model: str = "",
 ) -> config_pb2.Deployment:
+    """A deployment that is its model's only one, unless `model` names a shared model."""
     return config_pb2.Deployment(
-        id=id_, model="m", base_url=base_url, timeout_s=timeout_s, cluster=cluster_name(id_),
-        provider=provider,
+        id=id_, model=model or f"m-{id_}", base_url=base_url, timeout_s=timeout_s,
+        cluster=cluster_name(id_), provider=provider,
     )
 
 
@@ -318,3 +319,111 @@ def test_health_check_only_when_a_path_is_configured() -> None:
     [check] = cluster.health_checks
     assert check.http_health_check.path == "/health"
     assert check.http_health_check.host == "10.0.0.5:8000"
+
+
+# --- models served by several deployments: one cluster, fail-over route ----------------------
+
+
+def shared_model() -> list[config_pb2.Deployment]:
+    primary_a = dep("a", "http://10.0.0.1:8000/v1", timeout_s=5, model="shared")
+    primary_a.weight = 3
+    primary_b = dep("b", "http://10.0.0.2:8000/v1", timeout_s=2, model="shared")
+    backup = dep("c", "https://api.anthropic.com", provider="anthropic", model="shared")
+    backup.priority = 7
+    backup.options["outlier_consecutive_5xx"] = "9"
+    primary_b.weight = backup.weight = 1
+    return [primary_a, primary_b, backup]
+
+
+def model_cluster() -> cluster_pb2.Cluster:
+    (cluster,) = build_clusters(shared_model())
+    return cluster
+
+
+def test_shared_model_is_one_cluster_with_an_endpoint_per_deployment() -> None:
+    cluster = model_cluster()
+    assert cluster.name == failover.model_cluster_name("shared")
+    tiers = [(g.priority, [(e.endpoint.address.socket_address.address, e.load_balancing_weight
+                            .value) for e in g.lb_endpoints])
+             for g in cluster.load_assignment.endpoints]
+    assert tiers == [(0, [("10.0.0.1", 3), ("10.0.0.2", 1)]), (1, [("api.anthropic.com", 1)])]
+    ids = [e.metadata.filter_metadata["omg"]["deployment_id"]
+           for g in cluster.load_assignment.endpoints for e in g.lb_endpoints]
+    assert ids == ["a", "b", "c"]
+    assert cluster.type == cluster_pb2.Cluster.STRICT_DNS  # one host is a name
+
+
+def test_shared_model_cluster_names_the_endpoint_before_ext_proc() -> None:
+    from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2
+
+    options = http_protocol_options_pb2.HttpProtocolOptions()
+    assert model_cluster().typed_extension_protocol_options[resources.PROTOCOL_OPTIONS].Unpack(
+        options)
+    assert [f.name for f in options.http_filters] == [
+        "envoy.filters.http.header_mutation", "envoy.filters.http.ext_proc",
+        "envoy.filters.http.upstream_codec"]
+
+
+def test_shared_model_cluster_protection_and_tls_per_endpoint() -> None:
+    cluster = model_cluster()
+    assert cluster.common_lb_config.healthy_panic_threshold.value == 0
+    assert cluster.outlier_detection.consecutive_5xx.value == 5  # the primary's (default)
+    assert cluster.outlier_detection.enforcing_consecutive_gateway_failure.value == 100
+    assert cluster.circuit_breakers.thresholds[0].max_retries.value == 256
+    (match,) = cluster.transport_socket_matches
+    assert dict(match.match) == {"deployment": "c"}
+    tls = tls_pb2.UpstreamTlsContext()
+    assert match.transport_socket.typed_config.Unpack(tls) and tls.sni == "api.anthropic.com"
+    backup = cluster.load_assignment.endpoints[1].lb_endpoints[0]
+    assert backup.metadata.filter_metadata["envoy.transport_socket_match"]["deployment"] == "c"
+
+
+def test_fail_over_route_retries_onto_the_next_priority() -> None:
+    config = build_route_config(shared_model())
+    (route,) = [r for r in routes_of(config) if r.name != "not_routed"]
+    assert route.match.headers[0].string_match.exact == failover.model_cluster_name("shared")
+    policy = route.route.retry_policy
+    assert policy.retry_on == failover.DEFAULT_RETRY_ON
+    assert list(policy.retriable_status_codes) == [429]
+    assert policy.num_retries.value == 2  # one per other deployment
+    assert policy.per_try_timeout.seconds == 5  # the best tier's longest timeout
+    assert policy.retry_priority.name == "envoy.retry_priorities.previous_priorities"
+    assert policy.retry_host_predicate[0].name == "envoy.retry_host_predicates.previous_hosts"
+    assert route.route.timeout.seconds == 15
+    assert list(route.request_headers_to_remove) == [ROUTING_HEADER]
+    assert config.virtual_hosts[0].include_attempt_count_in_response
+
+
+def test_model_settings_override_retry_conditions_and_count() -> None:
+    model = config_pb2.Model(name="shared", retry_on="5xx", num_retries=1)
+    config = build_route_config(shared_model(), {"shared": model})
+    (route,) = [r for r in routes_of(config) if r.name != "not_routed"]
+    assert route.route.retry_policy.retry_on == "5xx"
+    assert route.route.retry_policy.num_retries.value == 1
+
+
+def test_shared_health_check_only_when_every_deployment_has_the_same_path() -> None:
+    deps = shared_model()
+    for d in deps[:2]:
+        d.options["health_check_path"] = "/health"
+    assert not build_clusters(deps)[0].health_checks
+    deps[2].options["health_check_path"] = "/health"
+    [check] = build_clusters(deps)[0].health_checks
+    assert check.http_health_check.path == "/health"
+
+
+def test_lone_deployment_gets_outlier_detection_only_when_asked() -> None:
+    plain = dep("d1", "http://10.0.0.5:8000/v1")
+    assert not build_clusters([plain])[0].HasField("outlier_detection")
+    plain.options["outlier_consecutive_5xx"] = "2"
+    (cluster,) = build_clusters([plain])
+    assert cluster.outlier_detection.consecutive_5xx.value == 2
+    assert cluster.circuit_breakers.thresholds[0].max_connections.value == 1024
+
+
+def test_weight_zero_deployments_are_a_last_resort_in_their_tier() -> None:
+    deps = shared_model()
+    deps[1].weight = 0
+    (cluster,) = build_clusters(deps)
+    first_tier = cluster.load_assignment.endpoints[0].lb_endpoints
+    assert [e.endpoint.address.socket_address.address for e in first_tier] == ["10.0.0.1"]
