@@ -51,7 +51,24 @@ def child_env(settings: Settings) -> dict[str, str]:
         "OMG_REDIS_URL": settings.redis_url,
         "OMG_REDIS_TIMEOUT_SECONDS": str(settings.redis_timeout_seconds),
         "OMG_RATE_LIMIT_FAILURE_MODE": settings.rate_limit_failure_mode,
+        "OMG_BUDGET_FAILURE_MODE": settings.budget_failure_mode,
+        **alert_env(settings),
         "PYTHONUNBUFFERED": "1",
+    }
+
+
+def alert_env(settings: Settings) -> dict[str, str]:
+    """The control plane's alert delivery settings (SMTP included)."""
+    return {
+        "OMG_ALERT_INTERVAL_SECONDS": str(settings.alert_interval_seconds),
+        "OMG_ALERT_RETRIES": str(settings.alert_retries),
+        "OMG_ALERT_BACKOFF_SECONDS": str(settings.alert_backoff_seconds),
+        "OMG_SMTP_HOST": settings.smtp_host,
+        "OMG_SMTP_PORT": str(settings.smtp_port),
+        "OMG_SMTP_FROM": settings.smtp_from,
+        "OMG_SMTP_USER": settings.smtp_user,
+        "OMG_SMTP_PASSWORD": settings.smtp_password,
+        "OMG_SMTP_STARTTLS": str(settings.smtp_starttls).lower(),
     }
 
 

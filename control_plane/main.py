@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import grpc
 import uvicorn
 from envoy.service.discovery.v3 import ads_pb2_grpc
 
+from control_plane.alerting.deliver import SmtpSettings
+from control_plane.alerting.dispatch import AlertDispatcher
 from control_plane.app import create_app
+from control_plane.budget_alerts import BudgetAlertJob
 from control_plane.config_hub import ConfigHub
 from control_plane.config_state import GatewayState
 from control_plane.crypto import CredentialCipher, load_or_create_secret
@@ -32,8 +36,17 @@ def xds_publisher(cache: XdsCache) -> object:
     return publish
 
 
+def alert_job(settings: Settings, sessions: Any, cipher: CredentialCipher) -> BudgetAlertJob:
+    smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                        settings.smtp_user, settings.smtp_password, settings.smtp_starttls)
+    dispatcher = AlertDispatcher(sessions, cipher, smtp, settings.alert_retries,
+                                 settings.alert_backoff_seconds)
+    return BudgetAlertJob(sessions, dispatcher)
+
+
 def grpc_server(
-    settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer
+    settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer,
+    alerts: BudgetAlertJob,
 ) -> grpc.aio.Server:
     size = settings.grpc_max_message_bytes
     server = grpc.aio.server(
@@ -41,7 +54,7 @@ def grpc_server(
     )
     ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(ads, server)
     config_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigService(hub), server)
-    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageService(sessions), server)  # type: ignore[arg-type]
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageService(sessions, alerts.touch), server)  # type: ignore[arg-type]
     server.add_insecure_port(f"{settings.control_plane_host}:{settings.xds_port}")
     return server
 
@@ -57,7 +70,8 @@ async def serve(settings: Settings) -> None:
     hub.add_listener(xds_publisher(cache))  # type: ignore[arg-type]
     ads = AdsServer(cache)
 
-    server = grpc_server(settings, hub, sessions, ads)
+    alerts = alert_job(settings, sessions, cipher)
+    server = grpc_server(settings, hub, sessions, ads, alerts)
     await server.start()
     app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads)
     api = uvicorn.Server(uvicorn.Config(
@@ -67,6 +81,7 @@ async def serve(settings: Settings) -> None:
     api.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     poller = asyncio.create_task(hub.poll_forever(settings.config_poll_seconds))
     api_task = asyncio.create_task(api.serve())
+    alerting = asyncio.create_task(alerts.run_forever(settings.alert_interval_seconds))
     log.info("control plane: admin API :%d, xDS/config/usage gRPC :%d, config version %s",
              settings.admin_port, settings.xds_port, hub.version)
 
@@ -75,6 +90,7 @@ async def serve(settings: Settings) -> None:
                        return_when=asyncio.FIRST_COMPLETED)
     api.should_exit = True
     poller.cancel()
+    alerting.cancel()
     await server.stop(grace=1)
     await api_task
     await engine.dispose()

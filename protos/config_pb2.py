@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/config.proto\x12\x06omg.v1\"\x9c\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08key_hash\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x04 \x01(\x03\x12\x16\n\x0e\x61llowed_models\x18\x05 \x03(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x11\n\trpm_limit\x18\x07 \x01(\x03\x12\x11\n\ttpm_limit\x18\x08 \x01(\x03\"G\n\x0cTenantLimits\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\trpm_limit\x18\x02 \x01(\x03\x12\x11\n\ttpm_limit\x18\x03 \x01(\x03\"\xad\x02\n\nDeployment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x16\n\x0eupstream_model\x18\x06 \x01(\t\x12\x12\n\ncredential\x18\x07 \x01(\t\x12\x0e\n\x06weight\x18\x08 \x01(\x05\x12\x10\n\x08priority\x18\t \x01(\x05\x12\x11\n\ttimeout_s\x18\n \x01(\x01\x12\x0f\n\x07\x63luster\x18\x0b \x01(\t\x12\x30\n\x07options\x18\x0c \x03(\x0b\x32\x1f.omg.v1.Deployment.OptionsEntry\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08owned_by\x18\x03 \x01(\t\"\xc2\x02\n\x0c\x43onfigUpdate\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04\x66ull\x18\x02 \x01(\x08\x12#\n\x0bupsert_keys\x18\x03 \x03(\x0b\x32\x0e.omg.v1.ApiKey\x12\x13\n\x0b\x64\x65lete_keys\x18\x04 \x03(\t\x12.\n\x12upsert_deployments\x18\x07 \x03(\x0b\x32\x12.omg.v1.Deployment\x12\x1a\n\x12\x64\x65lete_deployments\x18\x08 \x03(\t\x12$\n\rupsert_models\x18\t \x03(\x0b\x32\r.omg.v1.Model\x12\x15\n\rdelete_models\x18\n \x03(\t\x12\x32\n\x14upsert_tenant_limits\x18\x0b \x03(\x0b\x32\x14.omg.v1.TenantLimits\x12\x1c\n\x14\x64\x65lete_tenant_limits\x18\x0c \x03(\t\"\x1f\n\x0cWatchRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t2F\n\rConfigService\x12\x35\n\x05Watch\x12\x14.omg.v1.WatchRequest\x1a\x14.omg.v1.ConfigUpdate0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/config.proto\x12\x06omg.v1\"\xad\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08key_hash\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x15\n\rexpires_at_ms\x18\x04 \x01(\x03\x12\x16\n\x0e\x61llowed_models\x18\x05 \x03(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x11\n\trpm_limit\x18\x07 \x01(\x03\x12\x11\n\ttpm_limit\x18\x08 \x01(\x03\x12\x0f\n\x07user_id\x18\t \x01(\t\"G\n\x0cTenantLimits\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\trpm_limit\x18\x02 \x01(\x03\x12\x11\n\ttpm_limit\x18\x03 \x01(\x03\"\x93\x01\n\x05Price\x12\x19\n\x11\x65\x66\x66\x65\x63tive_from_ms\x18\x01 \x01(\x03\x12\r\n\x05input\x18\x02 \x01(\x03\x12\x0e\n\x06output\x18\x03 \x01(\x03\x12\x19\n\x0c\x63\x61\x63hed_input\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x16\n\treasoning\x18\x05 \x01(\x03H\x01\x88\x01\x01\x42\x0f\n\r_cached_inputB\x0c\n\n_reasoning\"\xf4\x01\n\x06\x42udget\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05scope\x18\x03 \x01(\t\x12\x12\n\nsubject_id\x18\x04 \x01(\t\x12\x12\n\nlimit_pico\x18\x05 \x01(\x03\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x10\n\x08timezone\x18\x07 \x01(\t\x12\x1b\n\x13override_limit_pico\x18\x08 \x01(\x03\x12\x1e\n\x16override_expires_at_ms\x18\t \x01(\x03\x12\x17\n\x0fseed_spent_pico\x18\n \x01(\x03\x12\x1c\n\x14seed_period_start_ms\x18\x0b \x01(\x03\"\xcc\x02\n\nDeployment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x05 \x01(\t\x12\x16\n\x0eupstream_model\x18\x06 \x01(\t\x12\x12\n\ncredential\x18\x07 \x01(\t\x12\x0e\n\x06weight\x18\x08 \x01(\x05\x12\x10\n\x08priority\x18\t \x01(\x05\x12\x11\n\ttimeout_s\x18\n \x01(\x01\x12\x0f\n\x07\x63luster\x18\x0b \x01(\t\x12\x30\n\x07options\x18\x0c \x03(\x0b\x32\x1f.omg.v1.Deployment.OptionsEntry\x12\x1d\n\x06prices\x18\r \x03(\x0b\x32\r.omg.v1.Price\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08owned_by\x18\x03 \x01(\t\"\x82\x03\n\x0c\x43onfigUpdate\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04\x66ull\x18\x02 \x01(\x08\x12#\n\x0bupsert_keys\x18\x03 \x03(\x0b\x32\x0e.omg.v1.ApiKey\x12\x13\n\x0b\x64\x65lete_keys\x18\x04 \x03(\t\x12.\n\x12upsert_deployments\x18\x07 \x03(\x0b\x32\x12.omg.v1.Deployment\x12\x1a\n\x12\x64\x65lete_deployments\x18\x08 \x03(\t\x12$\n\rupsert_models\x18\t \x03(\x0b\x32\r.omg.v1.Model\x12\x15\n\rdelete_models\x18\n \x03(\t\x12\x32\n\x14upsert_tenant_limits\x18\x0b \x03(\x0b\x32\x14.omg.v1.TenantLimits\x12\x1c\n\x14\x64\x65lete_tenant_limits\x18\x0c \x03(\t\x12&\n\x0eupsert_budgets\x18\r \x03(\x0b\x32\x0e.omg.v1.Budget\x12\x16\n\x0e\x64\x65lete_budgets\x18\x0e \x03(\t\"\x1f\n\x0cWatchRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t2F\n\rConfigService\x12\x35\n\x05Watch\x12\x14.omg.v1.WatchRequest\x1a\x14.omg.v1.ConfigUpdate0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEPLOYMENT_OPTIONSENTRY']._loaded_options = None
   _globals['_DEPLOYMENT_OPTIONSENTRY']._serialized_options = b'8\001'
   _globals['_APIKEY']._serialized_start=32
-  _globals['_APIKEY']._serialized_end=188
-  _globals['_TENANTLIMITS']._serialized_start=190
-  _globals['_TENANTLIMITS']._serialized_end=261
-  _globals['_DEPLOYMENT']._serialized_start=264
-  _globals['_DEPLOYMENT']._serialized_end=565
-  _globals['_DEPLOYMENT_OPTIONSENTRY']._serialized_start=519
-  _globals['_DEPLOYMENT_OPTIONSENTRY']._serialized_end=565
-  _globals['_MODEL']._serialized_start=567
-  _globals['_MODEL']._serialized_end=629
-  _globals['_CONFIGUPDATE']._serialized_start=632
-  _globals['_CONFIGUPDATE']._serialized_end=954
-  _globals['_WATCHREQUEST']._serialized_start=956
-  _globals['_WATCHREQUEST']._serialized_end=987
-  _globals['_CONFIGSERVICE']._serialized_start=989
-  _globals['_CONFIGSERVICE']._serialized_end=1059
+  _globals['_APIKEY']._serialized_end=205
+  _globals['_TENANTLIMITS']._serialized_start=207
+  _globals['_TENANTLIMITS']._serialized_end=278
+  _globals['_PRICE']._serialized_start=281
+  _globals['_PRICE']._serialized_end=428
+  _globals['_BUDGET']._serialized_start=431
+  _globals['_BUDGET']._serialized_end=675
+  _globals['_DEPLOYMENT']._serialized_start=678
+  _globals['_DEPLOYMENT']._serialized_end=1010
+  _globals['_DEPLOYMENT_OPTIONSENTRY']._serialized_start=964
+  _globals['_DEPLOYMENT_OPTIONSENTRY']._serialized_end=1010
+  _globals['_MODEL']._serialized_start=1012
+  _globals['_MODEL']._serialized_end=1074
+  _globals['_CONFIGUPDATE']._serialized_start=1077
+  _globals['_CONFIGUPDATE']._serialized_end=1463
+  _globals['_WATCHREQUEST']._serialized_start=1465
+  _globals['_WATCHREQUEST']._serialized_end=1496
+  _globals['_CONFIGSERVICE']._serialized_start=1498
+  _globals['_CONFIGSERVICE']._serialized_end=1568
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,8 @@ TENANT_ROLES = [role.name for role in ROLES if role.scope == TENANT]
 RULES = {route: rules[0] for route, rules in route_rules(ROUTERS).items() if len(rules) == 1}
 MISSING = {"key_id": "key_matrix_missing", "user": "matrix-nobody", "token_id": "pat_missing",
            "policy_id": "kpl_missing", "model": "matrix-no-model",
-           "deployment": "matrix-no-deployment", "provider": "openrouter"}
+           "deployment": "matrix-no-deployment", "provider": "openrouter",
+           "budget_id": "bud_missing", "override_id": "bov_missing", "channel_id": "ach_missing"}
 
 
 @dataclass(frozen=True)
