@@ -2,7 +2,8 @@
 and period, to the tenant's alert channels.
 
 Spend is read from the stored usage records. The job looks at the tenants whose records
-arrived since its last tick (the usage intake tells it), plus every tenant at start.
+arrived since its last tick (the usage intake tells it), and at every tenant at start and
+after each config change (a new budget, a lowered limit, an override).
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ class BudgetAlertJob:
         """Usage of these tenants was stored: look at their budgets on the next tick."""
         if self._touched is not None:
             self._touched.update(tenant_ids)
+
+    def touch_all(self) -> None:
+        """The config changed (a budget, limit or override may be new): look at everything."""
+        self._touched = None
 
     async def tick(self) -> int:
         tenants, self._touched = self._touched, set()

@@ -71,6 +71,7 @@ async def serve(settings: Settings) -> None:
     ads = AdsServer(cache)
 
     alerts = alert_job(settings, sessions, cipher)
+    hub.add_listener(lambda _state: alerts.touch_all())
     server = grpc_server(settings, hub, sessions, ads, alerts)
     await server.start()
     app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads)

@@ -25,9 +25,12 @@ import httpx
 import openai
 import pytest
 import redis
+import yaml
 from aiosmtpd.controller import Controller
+from typer.testing import CliRunner, Result
 
 from cli.gateway import gateway_specs, prepare
+from cli.main import app
 from cli.stack import Stack
 from omg_common.money import pico_to_usd
 from omg_common.settings import Settings
@@ -349,6 +352,45 @@ def test_an_override_raises_the_limit_until_it_expires_and_is_audited(
     events = stack.ok("GET", "/api/v1/audit", params={"action": "budget.override.create",
                                                       "target_id": override["id"]})["data"]
     assert len(events) == 1 and events[0]["after"]["reason"] == "launch day"
+
+
+def omg(stack: BudgetStack, home: Path, *args: str, stdin: str | None = None) -> Result:
+    env = {"OMG_HOME": str(home), "OMG_ADMIN_URL": stack.settings.admin_url,
+           "OMG_ADMIN_TOKEN": stack.admin_token}
+    return CliRunner().invoke(app, list(args), env=env, input=stdin)
+
+
+def test_cli_prices_as_code_budgets_overrides_and_channels(
+    stack: BudgetStack, priced: tuple[int, int], tmp_path: Path,
+) -> None:
+    exported = omg(stack, tmp_path, "export").stdout
+    document = yaml.safe_load(exported)
+    [mock] = [d for d in document["deployments"] if d["name"] == DEPLOYMENT]
+    assert mock["price"]["output"] == "2000"
+    assert omg(stack, tmp_path, "apply", "--dry-run", "-f", "-", stdin=exported
+               ).stdout.splitlines()[0] == "No changes."
+    mock["price"] = {**mock["price"], "output": 2000.0, "reasoning": "4000"}  # same output
+    changed = omg(stack, tmp_path, "apply", "-f", "-", stdin=yaml.safe_dump(document))
+    assert changed.exit_code == 0, changed.output
+    assert f"~ deployment {DEPLOYMENT} (price: " in changed.stdout
+    versions = json.loads(omg(stack, tmp_path, "prices", "list", DEPLOYMENT, "-o", "json").stdout)
+    assert versions["data"][0]["reasoning"] == "4000" and versions["data"][0]["output"] == "2000"
+
+    key, _ = new_key(stack)
+    created = omg(stack, tmp_path, "budgets", "create", "-t", "demo", "5", "--key", key["id"],
+                  "--period", "daily", "--alert-at", "50", "-o", "json")
+    made = json.loads(created.stdout)
+    assert (made["limit_usd"], made["soft_thresholds"]) == ("5", [50])
+    assert made["id"] in omg(stack, tmp_path, "budgets", "list", "-t", "demo").stdout
+    override = omg(stack, tmp_path, "budgets", "override", "-t", "demo", made["id"], "7.5",
+                   "--reason", "demo day", "--hours", "1", "-o", "json")
+    assert json.loads(override.stdout)["limit_usd"] == "7.5"
+    channel = omg(stack, tmp_path, "alerts", "channels", "create", "hook-cli", "--kind",
+                  "webhook", "--target", "http://127.0.0.1:9/x", "-t", "demo", "-o", "json")
+    assert json.loads(channel.stdout)["secret"].startswith("whsec_")
+    listed = omg(stack, tmp_path, "alerts", "channels", "list", "-t", "demo").stdout
+    assert "hook-cli" in listed and "whsec_" not in listed
+    assert "COST_USD" in omg(stack, tmp_path, "usage", "list", "-t", "demo").stdout
 
 
 def test_with_redis_down_budgets_fail_closed_and_rate_limits_fail_open(
