@@ -130,14 +130,15 @@ def admission_from_reply(reply: list[int]) -> Admission:
     return Admission(values[0] == 1, values[1], values[2], used)
 
 
-MAX_REDIS_CONNECTIONS = 64
+MAX_REDIS_CONNECTIONS = 256
 
 
 def redis_client(url: str, timeout_s: float) -> redis.Redis:
     """Short timeouts and no retries: a slow or absent Redis must not hold requests.
 
     A burst beyond the pool waits (up to the timeout) for a connection instead of failing at
-    once with "Too many connections", as redis-py's default pool (100, then errors) would.
+    once with "Too many connections", as redis-py's default pool (100, then errors) does: 200
+    requests at once on one ext_proc, each with a rate-limit and a budget call, exceed 100.
     """
     pool = redis.BlockingConnectionPool.from_url(
         url, max_connections=MAX_REDIS_CONNECTIONS, timeout=timeout_s,

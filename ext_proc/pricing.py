@@ -11,12 +11,11 @@ set.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ext_proc.ratelimit import BYTES_PER_TOKEN, NO_COMPLETION_ENDPOINTS
+from ext_proc.ratelimit import estimate_split
 from ext_proc.usage import Usage
 
 # A request that sets no max_tokens is reserved as if it could produce this many.
@@ -57,18 +56,10 @@ def cost_pico(price: Price, usage: Usage) -> int:
             + reasoning * reasoning_price)
 
 
-def _completion_cap(body: dict[str, Any]) -> int:
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-    return BUDGET_DEFAULT_COMPLETION_TOKENS
-
-
 def estimate_usage(body_size: int, body: dict[str, Any], endpoint: str) -> Usage:
     """The most a request may use: prompt bytes / 4, plus its completion cap."""
-    prompt = math.ceil(body_size / BYTES_PER_TOKEN)
-    completion = 0 if endpoint in NO_COMPLETION_ENDPOINTS else _completion_cap(body)
+    prompt, completion = estimate_split(body_size, body, endpoint,
+                                        BUDGET_DEFAULT_COMPLETION_TOKENS)
     return Usage(prompt, completion, prompt + completion)
 
 
