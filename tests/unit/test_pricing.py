@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ext_proc.context import RequestContext
+from ext_proc.pipeline import RouteDecision
 from ext_proc.pricing import (
     BUDGET_DEFAULT_COMPLETION_TOKENS,
     Price,
@@ -12,8 +14,10 @@ from ext_proc.pricing import (
     estimate_usage,
     price_at,
 )
+from ext_proc.snapshot import Deployment, Principal, deployment_from_proto
 from ext_proc.usage import Usage
 from omg_common.money import micro_to_price, pico_to_usd, price_to_micro, usd_to_pico
+from protos import config_pb2
 
 # $2.50 / $10 / $1.25 cached per million tokens: pico-USD per token = micro-USD per million.
 GPT = Price(0, price_to_micro("2.50"), price_to_micro("10"), price_to_micro("1.25"))
@@ -84,3 +88,23 @@ def test_money_round_trips_exactly_and_refuses_what_it_cannot_hold() -> None:
             usd_to_pico(bad)
     with pytest.raises(ValueError):
         price_to_micro("0.0000001")
+
+
+def _deployment(dep_id: str, input_price: int) -> Deployment:
+    return deployment_from_proto(config_pb2.Deployment(
+        id=dep_id, name=dep_id, model="m", provider="openai", base_url="http://127.0.0.1:9/v1",
+        prices=[config_pb2.Price(effective_from_ms=0, input=input_price, output=1)]))
+
+
+def test_a_request_is_priced_by_the_deployment_that_served_it() -> None:
+    chosen, fallback = _deployment("dep_a", 10), _deployment("dep_b", 30)
+    ctx = RequestContext()
+    ctx.principal = Principal("key_1", "ten_1", 0, frozenset())
+    ctx.decision = RouteDecision("m", chosen, False, False, None)
+    ctx.usage = Usage(prompt_tokens=100, completion_tokens=0, total_tokens=100)
+    deployments = {"dep_a": chosen, "dep_b": fallback}
+    assert ctx.price_usage(deployments) == 1000
+    ctx.served_deployment_id = "dep_b"  # fail-over landed elsewhere
+    assert ctx.price_usage(deployments) == 3000
+    record = ctx.to_record(0.0)
+    assert (record.deployment_id, record.cost_pico) == ("dep_b", 3000)
