@@ -155,8 +155,10 @@ def priced(stack: BudgetStack) -> Iterator[tuple[int, int]]:
     yield 1000 * PICO_PER_TOKEN_PER_USD_PER_M, 2000 * PICO_PER_TOKEN_PER_USD_PER_M
 
 
-def new_key(stack: BudgetStack, **fields: Any) -> tuple[dict[str, Any], openai.OpenAI]:
-    key = stack.ok("POST", "/api/v1/tenants/demo/keys", json={"name": "budget", **fields})
+def new_key(
+    stack: BudgetStack, tenant: str = "demo", **fields: Any
+) -> tuple[dict[str, Any], openai.OpenAI]:
+    key = stack.ok("POST", f"/api/v1/tenants/{tenant}/keys", json={"name": "budget", **fields})
     client = stack.client(key["secret"])
 
     def known() -> bool:
@@ -352,6 +354,33 @@ def test_an_override_raises_the_limit_until_it_expires_and_is_audited(
     events = stack.ok("GET", "/api/v1/audit", params={"action": "budget.override.create",
                                                       "target_id": override["id"]})["data"]
     assert len(events) == 1 and events[0]["after"]["reason"] == "launch day"
+
+
+def test_member_and_tenant_budgets_count_and_limit_their_keys(
+    stack: BudgetStack, priced: tuple[int, int],
+) -> None:
+    name = f"member-{uuid.uuid4().hex[:8]}"
+    user = stack.ok("POST", "/api/v1/users", json={"name": name})
+    stack.ok("POST", "/api/v1/tenants/demo/members", json={"user": name, "role": "viewer"})
+    _, client = new_key(stack, user_id=user["id"])  # a personal key of the member
+    cost = record_of(stack, chat(client, max_tokens=5))["cost_pico"]
+    mine = budget(stack, scope="user", subject_id=user["id"], limit_usd=pico_to_usd(cost),
+                  period="daily")
+    assert mine["spent_pico"] == cost  # counted from the member's keys' records
+    wait_for(lambda: refused_for_budget(client))  # spent == limit: exhausted
+
+    tenant = stack.ok("POST", "/api/v1/tenants", json={"name": f"bt-{uuid.uuid4().hex[:6]}"})
+    _, other = new_key(stack, tenant=tenant["name"])
+    spent = record_of(stack, chat(other, max_tokens=5))["cost_pico"]
+    made = stack.ok("POST", f"/api/v1/tenants/{tenant['id']}/budgets",
+                    json={"scope": "tenant", "limit_usd": "1000", "period": "total"})
+    assert (made["subject_id"], made["spent_pico"]) == (tenant["id"], spent)
+    stranger = stack.ok("POST", "/api/v1/tenants/demo/keys", json={"name": "not-theirs"})
+    with stack.admin() as admin:
+        refused = admin.post(f"/api/v1/tenants/{tenant['id']}/budgets",
+                             json={"scope": "key", "subject_id": stranger["id"],
+                                   "limit_usd": "1", "period": "daily"})
+    assert refused.status_code == 422  # another tenant's key is not a subject here
 
 
 def omg(stack: BudgetStack, home: Path, *args: str, stdin: str | None = None) -> Result:
