@@ -27,10 +27,22 @@ log = logging.getLogger("omg.control_plane.budget_alerts")
 HARD = 100
 
 
-def crossed(limit_pico: int, spent_pico: int, thresholds: Iterable[int]) -> list[int]:
-    """The percentages reached (100: the hard limit), lowest first."""
+def crossed(
+    limit_pico: int, spent_pico: int, thresholds: Iterable[int], refused: bool = False
+) -> list[int]:
+    """The percentages reached, lowest first. 100 is the hard limit: spent, or a request was
+    refused for it (reservations keep spend below the limit, so it may never reach 100%)."""
     levels = sorted({*(t for t in thresholds if 0 < t < HARD), HARD})
-    return [t for t in levels if spent_pico * 100 >= limit_pico * t]
+    reached = [t for t in levels if spent_pico * 100 >= limit_pico * t]
+    return reached if not refused or HARD in reached else [*reached, HARD]
+
+
+async def refused_since(session: AsyncSession, budget_id: str, start_ms: int) -> bool:
+    usage = models.UsageRecord
+    found = await session.exec(select(usage.request_id).where(
+        usage.refused_by_budget == budget_id,
+        col(usage.created_at) >= datetime.fromtimestamp(start_ms / 1000, UTC)).limit(1))
+    return found.first() is not None
 
 
 def budget_event(budget: models.Budget, start_ms: int, percent: int, limit_pico: int,
@@ -63,7 +75,8 @@ async def due_events(
         override = overrides.get(budget.id)
         limit = budget.limit_pico if override is None else override.limit_pico
         spent = await spent_since(session, budget, start)
-        for percent in crossed(limit, spent, budget.soft_thresholds or ()):
+        refused = await refused_since(session, budget.id, start)
+        for percent in crossed(limit, spent, budget.soft_thresholds or (), refused):
             events.append((budget.tenant_id, budget_event(budget, start, percent, limit, spent)))
     return await not_fired(session, events)
 

@@ -204,6 +204,8 @@ class UsageRecord(SQLModel, table=True):
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     cost_pico: int = Field(default=0, sa_column=_money())  # pico-USD (1e-12)
+    refused_by_budget: str = Field(default="", sa_column=Column(
+        sa.String(), nullable=False, server_default=""))  # the budget that said 429
 
 
 class ConfigRevision(SQLModel, table=True):

@@ -73,6 +73,11 @@ def admit(checks: Sequence[BudgetCheck], spent: Sequence[int], estimate_pico: in
     return all(fits(c.limit_pico, s, estimate_pico) for c, s in zip(checks, spent, strict=True))
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetExceeded(errors.GatewayError):
+    budget_id: str = ""  # kept on the usage record: the control plane alerts on it
+
+
 def rejection(checks: Sequence[BudgetCheck], spent: Sequence[int],
               estimate_pico: int) -> errors.GatewayError:
     """429 `budget_exceeded` naming the first budget the request does not fit."""
@@ -84,5 +89,6 @@ def rejection(checks: Sequence[BudgetCheck], spent: Sequence[int],
                 f"${pico_to_usd(check.limit_pico)}, spent ${pico_to_usd(used)}, this request "
                 f"may cost up to ${pico_to_usd(estimate_pico)}."
             )
-            return errors.GatewayError(429, message, "insufficient_quota", "budget_exceeded")
+            return BudgetExceeded(429, message, "insufficient_quota", "budget_exceeded",
+                                  budget_id=rule.id)
     raise ValueError("the reservation was refused but every budget fits")

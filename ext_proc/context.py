@@ -24,6 +24,7 @@ class RequestContext:
         "finished",
         "first_byte_at",
         "principal",
+        "refused_by_budget",
         "request_id",
         "reservation",
         "served_deployment_id",
@@ -46,6 +47,7 @@ class RequestContext:
         # Set by fail-over when another deployment than the decision's served the request.
         self.served_deployment_id = ""
         self.cost_pico = 0
+        self.refused_by_budget = ""
         self.status = 0
         self.error_type = ""
         self.tap: SseUsageTap | None = None
@@ -105,6 +107,7 @@ class RequestContext:
             endpoint=self.endpoint,
             error_type=self.error_type,
             cost_pico=self.cost_pico,
+            refused_by_budget=self.refused_by_budget,
         )
         if decision is not None:
             record.model = decision.model

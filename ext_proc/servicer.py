@@ -13,6 +13,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from ext_proc import errors, pipeline
+from ext_proc.budget import BudgetExceeded
 from ext_proc.budget_guard import BudgetGuard, BudgetReservation
 from ext_proc.budget_store import MemoryBudgetStore
 from ext_proc.context import RequestContext
@@ -131,6 +132,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def _reject(self, ctx: RequestContext, err: errors.GatewayError) -> pb.ProcessingResponse:
         ctx.status = err.status
         ctx.error_type = err.code or err.type
+        if isinstance(err, BudgetExceeded):
+            ctx.refused_by_budget = err.budget_id
         if ctx.recordable:
             self._finish(ctx)
         return immediate(err)

@@ -32,6 +32,8 @@ def _str(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-a
 def upgrade() -> None:
     with op.batch_alter_table("usage_record", schema=None) as batch_op:
         batch_op.add_column(_money("cost_pico"))
+        batch_op.add_column(sa.Column("refused_by_budget", sa.String(), nullable=False,
+                                      server_default=""))
     op.create_table(
         "deployment_price",
         _str("id"), _str("deployment_id"), _ts("effective_from"),
@@ -93,4 +95,5 @@ def downgrade() -> None:
                   "deployment_price"):
         op.drop_table(table)
     with op.batch_alter_table("usage_record", schema=None) as batch_op:
+        batch_op.drop_column("refused_by_budget")
         batch_op.drop_column("cost_pico")

@@ -320,9 +320,14 @@ def test_a_soft_threshold_alerts_once_per_period_by_signed_webhook_and_email(
 
     with pytest.raises(openai.RateLimitError):  # what is left does not cover an estimate
         chat(client, max_tokens=5)
-    time.sleep(1.5)  # several alert ticks later: still once
-    assert len(stack.hook.for_budget(made["id"])) == 1
-    assert len(stack.mail.about(made["id"])) == 1
+    # Refused by this budget: the hard limit is reached, though spend stays below it.
+    wait_for(lambda: len(stack.hook.for_budget(made["id"])) == 2, timeout=10)
+    with pytest.raises(openai.RateLimitError):
+        chat(client, max_tokens=5)
+    time.sleep(1.5)  # several alert ticks later: each alert still once
+    kinds = [json.loads(body)["kind"] for _, body in stack.hook.for_budget(made["id"])]
+    assert kinds == ["budget.threshold", "budget.exhausted"]
+    assert len(stack.mail.about(made["id"])) == 2
 
 
 def test_an_override_raises_the_limit_until_it_expires_and_is_audited(

@@ -107,6 +107,7 @@ def test_the_rejection_is_openais_429_naming_the_budget() -> None:
     err = rejection(checks, [10**12], 5)
     assert (err.status, err.type, err.code) == (429, "insufficient_quota", "budget_exceeded")
     assert err.message.startswith("Budget exceeded for key key_1: daily limit $1, spent $1,")
+    assert err.budget_id == "bud_1"  # type: ignore[attr-defined]
 
 
 class DownStore(MemoryBudgetStore):

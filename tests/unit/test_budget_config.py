@@ -66,6 +66,7 @@ def test_thresholds_crossed_include_the_hard_limit() -> None:
     assert crossed(1000, 800, [80, 50]) == [50, 80]
     assert crossed(1000, 1000, [80]) == [80, 100]
     assert crossed(1000, 999, []) == []
+    assert crossed(1000, 700, [50], refused=True) == [50, 100]  # refused: exhausted
 
 
 def test_the_webhook_signature_is_an_hmac_of_timestamp_dot_body() -> None:
