@@ -22,9 +22,11 @@ PRICE_COLUMNS = ["effective_from", "input", "output", "cached_input", "reasoning
 BUDGET_COLUMNS = ["id", "scope", "subject_id", "period", "timezone", "limit_usd", "spent_usd",
                   "soft_thresholds", "period_start"]
 OVERRIDE_COLUMNS = ["id", "limit_usd", "expires_at", "revoked_at", "created_by", "reason"]
+ALERT_COLUMNS = ["created_at", "kind", "message", "delivered"]
 CHANNEL_COLUMNS = ["id", "name", "kind", "target", "enabled", "created_at"]
 Usd = Annotated[str, typer.Argument(help="USD, e.g. 25 or 0.5")]
 PriceOpt = Annotated[str | None, typer.Option(help="USD per million tokens")]
+TenantOrNone = Annotated[str | None, typer.Option("--tenant", "-t", help="tenant id or name")]
 PlatformOpt = Annotated[bool, typer.Option("--platform", help="the platform's own channels")]
 
 
@@ -131,13 +133,23 @@ def budgets_revoke_override(tenant: TenantOpt, budget_id: str, override_id: str)
     typer.echo(f"revoked override {override_id}")
 
 
+@alerts_app.command("list")
+def alerts_list(tenant: TenantOrNone = None, platform: PlatformOpt = False,
+                limit: LimitOpt = 20, output: OutputOpt = Output.table) -> None:
+    """Alerts fired, newest first, and how their deliveries went (-o json: every attempt)."""
+    path = _channels_path(tenant, platform).replace("alert-channels", "alerts")
+    alerts = admin("GET", path, params={"limit": limit})
+    for alert in alerts:
+        attempts = alert["deliveries"]
+        alert["delivered"] = f"{sum(d['ok'] for d in attempts)}/{len(attempts)} ok"
+        alert["message"] = alert["payload"].get("message", "")
+    show({"data": alerts}, ALERT_COLUMNS, output)
+
+
 def _channels_path(tenant: str | None, platform: bool) -> str:
     if platform == bool(tenant):
         fail("give --tenant or --platform")
     return "/api/v1/alert-channels" if platform else f"/api/v1/tenants/{tenant}/alert-channels"
-
-
-TenantOrNone = Annotated[str | None, typer.Option("--tenant", "-t", help="tenant id or name")]
 
 
 @channels_app.command("list")

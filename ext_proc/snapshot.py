@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ext_proc.budget import BudgetRule
 from ext_proc.credentials.gcp import TokenSource
@@ -137,10 +138,21 @@ def price_from_proto(p: config_pb2.Price) -> Price:
                  p.reasoning if p.HasField("reasoning") else None)
 
 
+def _zone(name: str, budget_id: str) -> str:
+    """The API only accepts IANA zones; one that is not (edited by hand) must not fail every
+    request of the budget's keys, so it counts as UTC."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        log.error("budget %s: unknown time zone %r, periods counted in UTC", budget_id, name)
+        return "UTC"
+    return name
+
+
 def budget_from_proto(b: config_pb2.Budget) -> BudgetRule:
     return BudgetRule(b.id, b.tenant_id, b.scope, b.subject_id, b.limit_pico, b.period,
-                      b.timezone or "UTC", b.override_limit_pico, b.override_expires_at_ms,
-                      b.seed_spent_pico, b.seed_period_start_ms)
+                      _zone(b.timezone or "UTC", b.id), b.override_limit_pico,
+                      b.override_expires_at_ms, b.seed_spent_pico, b.seed_period_start_ms)
 
 
 def budgets_of(principal: Principal, rules: Iterable[BudgetRule]) -> tuple[BudgetRule, ...]:

@@ -67,3 +67,21 @@ async def delete_channel(
                  tenant_id=tenant_id, before=audit.snapshot(channel))
     await session.delete(channel)
     await session.commit()
+
+
+async def recent_alerts(
+    session: AsyncSession, tenant_id: str | None, limit: int
+) -> list[tuple[models.AlertEvent, list[models.AlertDelivery]]]:
+    """The newest alerts of a tenant (None: the platform's) with every delivery attempt."""
+    column = col(models.AlertEvent.tenant_id)
+    where = column.is_(None) if tenant_id is None else column == tenant_id
+    alerts = (await session.exec(select(models.AlertEvent).where(where).order_by(
+        col(models.AlertEvent.created_at).desc()).limit(limit))).all()
+    ids = [a.id for a in alerts]
+    rows = (await session.exec(select(models.AlertDelivery).where(
+        col(models.AlertDelivery.alert_id).in_(ids)).order_by(
+        col(models.AlertDelivery.created_at)))).all() if ids else []
+    by_alert: dict[str, list[models.AlertDelivery]] = {}
+    for row in rows:
+        by_alert.setdefault(row.alert_id, []).append(row)
+    return [(a, by_alert.get(a.id, [])) for a in alerts]

@@ -9,7 +9,14 @@ from fastapi import APIRouter
 from control_plane.alerting import channels
 from control_plane.api.access import TenantScope, require, require_tenant
 from control_plane.api.deps import AuditDep, CipherDep, SessionDep
-from control_plane.api.schemas_money import ChannelCreate, ChannelCreated, ChannelPublic
+from control_plane.api.paging import Limit
+from control_plane.api.schemas_money import (
+    AlertPublic,
+    ChannelCreate,
+    ChannelCreated,
+    ChannelPublic,
+    DeliveryPublic,
+)
 
 router = APIRouter(prefix="/api/v1")
 
@@ -73,3 +80,26 @@ async def create_platform_channel(
                dependencies=[require("platform_alerts:write")])
 async def delete_platform_channel(channel_id: str, session: SessionDep, ctx: AuditDep) -> None:
     await channels.delete_channel(session, ctx=ctx, tenant_id=None, channel_id=channel_id)
+
+
+async def _alerts(session: SessionDep, tenant_id: str | None, limit: int) -> list[AlertPublic]:
+    found = await channels.recent_alerts(session, tenant_id, limit)
+    return [AlertPublic(**alert.model_dump(), deliveries=[
+        DeliveryPublic.model_validate(d, from_attributes=True) for d in deliveries])
+        for alert, deliveries in found]
+
+
+@router.get("/tenants/{tenant_id}/alerts", response_model=list[AlertPublic])
+async def list_tenant_alerts(
+    scope: Annotated[TenantScope, require_tenant("alerts:read")], session: SessionDep,
+    limit: Limit = 50,
+) -> list[AlertPublic]:
+    """The tenant's alerts, newest first, with every delivery attempt (failed ones too)."""
+    return await _alerts(session, scope.tenant.id, limit)
+
+
+@router.get("/alerts", response_model=list[AlertPublic],
+            dependencies=[require("platform_alerts:write")])
+async def list_platform_alerts(session: SessionDep, limit: Limit = 50) -> list[AlertPublic]:
+    """The platform's own alerts, newest first, with every delivery attempt."""
+    return await _alerts(session, None, limit)

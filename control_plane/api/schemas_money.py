@@ -170,3 +170,21 @@ class ChannelPublic(BaseModel):
 
 class ChannelCreated(ChannelPublic):
     secret: str = Field(description="webhook signing secret: shown once, never again")
+
+
+class DeliveryPublic(BaseModel):
+    channel_id: str
+    attempt: int
+    ok: bool
+    error: str
+    created_at: Timestamp
+
+
+class AlertPublic(BaseModel):
+    id: str
+    tenant_id: str | None
+    kind: str
+    dedup_key: str
+    payload: dict  # type: ignore[type-arg]
+    created_at: Timestamp
+    deliveries: list[DeliveryPublic] = Field(default_factory=list)

@@ -328,6 +328,11 @@ def test_a_soft_threshold_alerts_once_per_period_by_signed_webhook_and_email(
     kinds = [json.loads(body)["kind"] for _, body in stack.hook.for_budget(made["id"])]
     assert kinds == ["budget.threshold", "budget.exhausted"]
     assert len(stack.mail.about(made["id"])) == 2
+    fired = [a for a in stack.ok("GET", "/api/v1/tenants/demo/alerts")
+             if a["payload"]["data"]["budget_id"] == made["id"]]
+    assert sorted(a["kind"] for a in fired) == ["budget.exhausted", "budget.threshold"]
+    for alert in fired:  # one successful attempt on each of the two channels
+        assert sorted((d["attempt"], d["ok"]) for d in alert["deliveries"]) == [(1, True)] * 2
 
 
 def test_an_override_raises_the_limit_until_it_expires_and_is_audited(
@@ -425,6 +430,8 @@ def test_cli_prices_as_code_budgets_overrides_and_channels(
     listed = omg(stack, tmp_path, "alerts", "channels", "list", "-t", "demo").stdout
     assert "hook-cli" in listed and "whsec_" not in listed
     assert "COST_USD" in omg(stack, tmp_path, "usage", "list", "-t", "demo").stdout
+    fired = omg(stack, tmp_path, "alerts", "list", "-t", "demo").stdout
+    assert "budget.threshold" in fired and "2/2 ok" in fired
 
 
 def test_with_redis_down_budgets_fail_closed_and_rate_limits_fail_open(

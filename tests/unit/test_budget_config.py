@@ -42,6 +42,12 @@ def test_each_key_answers_to_its_own_its_members_and_its_tenants_budgets() -> No
     assert {b.id for b in added.principals["h_key_3"].budgets} == {"bud_u"}
 
 
+def test_a_budget_in_an_unknown_time_zone_counts_in_utc() -> None:
+    update = config_pb2.ConfigUpdate(version="1", full=True,
+                                     upsert_budgets=[budget(timezone="Mars/Olympus")])
+    assert apply_update(EMPTY, update).budgets["bud_k"].timezone == "UTC"
+
+
 def test_a_config_diff_ignores_seeds_but_sends_definition_changes() -> None:
     old = {"bud_k": budget(seed_spent_pico=5, seed_period_start_ms=1)}
     assert changed_budgets(old, {"bud_k": budget(seed_spent_pico=9, seed_period_start_ms=1)}) \
