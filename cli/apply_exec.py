@@ -6,6 +6,7 @@ Every change goes through the admin API, so permissions are checked and each one
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from cli.admin_client import call, fetch_all
@@ -19,8 +20,19 @@ DEPLOYMENT_FIELDS = ("name", "model", "provider", "base_url", "upstream_model", 
 MODEL_FIELDS = ("name", "owned_by", "aliases", "retry_on", "num_retries")
 
 
-def _deployment(row: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: row[k] for k in DEPLOYMENT_FIELDS}, "_fingerprint": row["credential_fingerprint"]}
+PRICE_FIELDS = ("input", "output", "cached_input", "reasoning")
+
+
+def current_price(versions: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
+    """The version in force (versions come newest first)."""
+    started = [v for v in versions if datetime.fromisoformat(v["effective_from"]) <= now]
+    return {k: started[0][k] for k in PRICE_FIELDS} if started else None
+
+
+def _deployment(settings: Settings, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    versions = list(fetch_all(settings, f"/api/v1/deployments/{row['id']}/prices"))
+    return {**{k: row[k] for k in DEPLOYMENT_FIELDS}, "price": current_price(versions, now),
+            "_fingerprint": row["credential_fingerprint"]}
 
 
 def _tenant_children(
@@ -48,10 +60,11 @@ def current_config(settings: Settings) -> GatewayConfig:
     tenant_rows = list(fetch_all(settings, "/api/v1/tenants"))
     users = {u["id"]: u["name"] for u in user_rows}
     memberships, policies = _tenant_children(settings, tenant_rows, users)
+    now = datetime.now(UTC)
     return {
         "models": {m["name"]: {**_public(m, *MODEL_FIELDS), "aliases": sorted(m["aliases"])}
                    for m in fetch_all(settings, "/api/v1/models")},
-        "deployments": {d["name"]: _deployment(d)
+        "deployments": {d["name"]: _deployment(settings, d, now)
                         for d in fetch_all(settings, "/api/v1/deployments")},
         "users": {u["name"]: {"name": u["name"], "email": u["email"],
                               "platform_role": u["platform_role"]} for u in user_rows},
@@ -69,7 +82,8 @@ def _public(fields: dict[str, Any], *names: str) -> dict[str, Any]:
 def _deployment_body(change: Change) -> dict[str, Any]:
     desired = change.desired or {}
     names = DEPLOYMENT_FIELDS if change.action == "create" else change.fields
-    body = _public(desired, *(n for n in names if n not in ("name", "api_key", "api_key_env")))
+    body = _public(desired, *(n for n in names
+                              if n not in ("name", "api_key", "api_key_env", "price")))
     if change.action == "create" or "api_key" in change.fields:
         body["api_key"] = desired.get("_api_key") or ""
         body["api_key_env"] = desired.get("api_key_env", "")
@@ -124,7 +138,13 @@ def _requests(change: Change) -> tuple[str, str, dict[str, Any] | None]:
 
 def carry_out(settings: Settings, change: Change) -> None:
     method, path, body = _requests(change)
-    call(settings, method, path, json=body) if body is not None else call(settings, method, path)
+    if not (change.action == "update" and change.section == "deployments" and body == {}):
+        call(settings, method, path, json=body) if body is not None else call(settings, method,
+                                                                               path)
+    price = (change.desired or {}).get("price")
+    if change.section == "deployments" and price is not None and (
+            change.action == "create" or "price" in change.fields):
+        call(settings, "POST", f"/api/v1/deployments/{change.key}/prices", json=price)
 
 
 def caller_name(settings: Settings) -> str:

@@ -15,7 +15,8 @@ audit_app = typer.Typer(help="The audit log: every change, who made it, from whe
                         no_args_is_help=True)
 
 USAGE_COLUMNS = ["request_id", "created_at", "model", "deployment_id", "provider", "attempts",
-                 "status", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms"]
+                 "status", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
+                 "latency_ms"]
 AUDIT_COLUMNS = ["created_at", "actor_name", "action", "target_type", "target_id", "tenant_id",
                  "source_ip", "request_id"]
 TenantFilter = Annotated[str | None, typer.Option(

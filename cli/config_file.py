@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from control_plane.crypto import fingerprint
+from omg_common.money import micro_to_price, price_to_micro
 
 SECTIONS = ("models", "deployments", "users", "tenants", "memberships", "key_policies")
 GatewayConfig = dict[str, dict[str, dict[str, Any]]]
@@ -39,6 +40,21 @@ class ModelSpec(_Spec):
     num_retries: int | None = Field(default=None, ge=0, le=10)
 
 
+class PriceSpec(_Spec):
+    """USD per million tokens; `omg apply` adds a new price version when it changes."""
+
+    input: str
+    output: str
+    cached_input: str | None = None
+    reasoning: str | None = None
+
+    @field_validator("input", "output", "cached_input", "reasoning", mode="before")
+    @classmethod
+    def _canonical(cls, value: Any) -> Any:
+        # "2.50", 2.5 and "2.5" are one price; compare them as the API writes them.
+        return None if value is None else micro_to_price(price_to_micro(str(value)))
+
+
 class DeploymentSpec(_Spec):
     name: str
     model: str
@@ -60,6 +76,7 @@ class DeploymentSpec(_Spec):
     timeout_s: float = 600.0
     context_window: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    price: PriceSpec | None = None  # None: prices are not managed by the file
 
 
 class UserSpec(_Spec):
@@ -203,7 +220,8 @@ def placeholder_env(deployment_name: str) -> str:
 
 
 def _export_deployment(fields: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in fields.items() if not k.startswith("_") and k != "api_key_env"}
+    out = {k: v for k, v in fields.items() if not k.startswith("_") and k != "api_key_env"
+           and not (k == "price" and v is None)}
     env = fields.get("api_key_env") or (placeholder_env(fields["name"])
                                         if fields.get("_fingerprint") else "")
     out["api_key"] = f"${{{env}}}" if env else ""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli import admin_client, cmd_apply
+from cli.cmd_budgets import alerts_app, budgets_app, prices_app
 from cli.cmd_config import deployments_app, models_app, providers_app
 from cli.cmd_health import health, incidents_app, slis_app
 from cli.cmd_identity import members_app, roles_app, tenants_app, users_app
@@ -23,7 +24,8 @@ for sub, name in ((db_app, "db"), (tenants_app, "tenants"), (users_app, "users")
                   (members_app, "members"), (roles_app, "roles"), (keys_app, "keys"),
                   (models_app, "models"), (deployments_app, "deployments"),
                   (providers_app, "providers"), (usage_app, "usage"), (audit_app, "audit"),
-                  (incidents_app, "incidents"), (slis_app, "slis")):
+                  (incidents_app, "incidents"), (slis_app, "slis"),
+                  (prices_app, "prices"), (budgets_app, "budgets"), (alerts_app, "alerts")):
     app.add_typer(sub, name=name)
 app.command("apply")(cmd_apply.apply)
 app.command("export")(cmd_apply.export)

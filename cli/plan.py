@@ -40,7 +40,8 @@ def changed_fields(
     section: str, desired: dict[str, Any], current: dict[str, Any]
 ) -> tuple[str, ...]:
     names = [k for k in desired if not k.startswith("_") and k != "api_key_env"
-             and desired[k] != current.get(k)]
+             and desired[k] != current.get(k)
+             and not (k == "price" and desired[k] is None)]  # undeclared: not managed
     if section == "deployments" and _credential_changed(desired, current):
         names.append(CREDENTIAL)
     return tuple(names)

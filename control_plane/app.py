@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from control_plane.api import (
+    routes_alerts,
+    routes_budgets,
     routes_config,
     routes_health,
     routes_keys,
@@ -24,7 +26,7 @@ REQUEST_ID_HEADER = "x-request-id"
 # Every router of the admin API; `create_app` mounts exactly these (the RBAC matrix reads them).
 ROUTERS = (routes_ops.health_router, routes_tenants.router, routes_users.router,
            routes_keys.router, routes_config.router, routes_ops.router, routes_self.router,
-           routes_health.router)
+           routes_health.router, routes_budgets.router, routes_alerts.router)
 
 
 def request_id_of(request: Request) -> str:

@@ -65,6 +65,7 @@ class ConfigHub:
     def _publish(self, new_state: GatewayState) -> None:
         update = diff_states(self._state, new_state, str(self._version + 1))
         if update is None:
+            self._state = new_state  # fresher budget seeds, nothing to tell anyone
             return
         self._version += 1
         self._state = new_state
@@ -77,6 +78,10 @@ class ConfigHub:
     async def watch(self) -> AsyncIterator[config_pb2.ConfigUpdate]:
         """A full snapshot, then every delta, for as long as the caller iterates."""
         queue: asyncio.Queue[config_pb2.ConfigUpdate] = asyncio.Queue()
+        try:  # a (re)starting ext_proc seeds its budget counters from the newest spend
+            await self.refresh()
+        except Exception:  # the database may be away: the last state is still good
+            log.exception("config refresh for a new watcher failed")
         async with self._lock:
             self._watchers.add(queue)
             first = full_update(self._state, self.version)

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_plane import models
+from control_plane.budget_state import changed_budgets, load_budgets, load_prices, with_prices
 from control_plane.crypto import CredentialCipher
 from protos import config_pb2
 
@@ -25,10 +26,12 @@ class GatewayState:
     deployments: dict[str, config_pb2.Deployment]
     models: dict[str, config_pb2.Model]
     tenant_limits: dict[str, config_pb2.TenantLimits] = field(default_factory=dict)
+    budgets: dict[str, config_pb2.Budget] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.keys or self.deployments or self.models or self.tenant_limits)
+        return not (self.keys or self.deployments or self.models or self.tenant_limits
+                    or self.budgets)
 
 
 EMPTY_STATE = GatewayState({}, {}, {})
@@ -51,6 +54,7 @@ def key_to_proto(key: models.ApiKey) -> config_pb2.ApiKey:
         id=key.id,
         key_hash=key.key_hash,
         tenant_id=key.tenant_id,
+        user_id=key.user_id or "",
         expires_at_ms=epoch_ms(key.expires_at),
         allowed_models=key.allowed_models or [],
         name=key.name,
@@ -165,11 +169,15 @@ async def load_state(session: AsyncSession, cipher: CredentialCipher) -> Gateway
         col(models.Tenant.rpm_limit).is_not(None) | col(models.Tenant.tpm_limit).is_not(None)
     )
     tenants = (await session.exec(limited)).all()
+    now = datetime.now(UTC)
+    deployment_protos = {d.id: deployment_to_proto(d, cipher) for d in deployments}
+    with_prices(deployment_protos.values(), await load_prices(session, epoch_ms(now)))
     return GatewayState(
-        keys=keys_to_protos(keys, epoch_ms(datetime.now(UTC))),
-        deployments={d.id: deployment_to_proto(d, cipher) for d in deployments},
+        keys=keys_to_protos(keys, epoch_ms(now)),
+        deployments=deployment_protos,
         models={m.name: model_to_proto(m) for m in gateway_models},
         tenant_limits=tenant_limits_to_protos(tenants),
+        budgets=await load_budgets(session, now),
     )
 
 
@@ -186,8 +194,9 @@ def diff_states(
     deps, dead_deps = _changes(old.deployments, new.deployments)
     mods, dead_mods = _changes(old.models, new.models)
     limits, dead_limits = _changes(old.tenant_limits, new.tenant_limits)
+    budgets, dead_budgets = changed_budgets(old.budgets, new.budgets)
     if not (keys or dead_keys or deps or dead_deps or mods or dead_mods or limits
-            or dead_limits):
+            or dead_limits or budgets or dead_budgets):
         return None
     return config_pb2.ConfigUpdate(
         version=version,
@@ -199,6 +208,8 @@ def diff_states(
         delete_models=dead_mods,
         upsert_tenant_limits=limits,
         delete_tenant_limits=dead_limits,
+        upsert_budgets=budgets,
+        delete_budgets=dead_budgets,
     )
 
 
@@ -210,4 +221,5 @@ def full_update(state: GatewayState, version: str) -> config_pb2.ConfigUpdate:
         upsert_deployments=state.deployments.values(),
         upsert_models=state.models.values(),
         upsert_tenant_limits=state.tenant_limits.values(),
+        upsert_budgets=state.budgets.values(),
     )

@@ -77,7 +77,8 @@ async def set_rate_limits(
 
 async def purge_tenant_rows(session: AsyncSession, tenant_id: str) -> None:
     """Everything that belongs to a tenant (usage and audit stay: they are history)."""
-    for table in (models.Membership, models.KeyPolicy, models.ApiKey):
+    for table in (models.Membership, models.KeyPolicy, models.ApiKey, models.BudgetOverride,
+                  models.Budget, models.AlertChannel):
         await session.exec(delete(table).where(table.tenant_id == tenant_id))  # type: ignore[call-overload,attr-defined]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -31,10 +31,13 @@ class ConfigService(config_pb2_grpc.ConfigServiceServicer):
 
 class UsageService(usage_pb2_grpc.UsageServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], metrics: ControlPlaneMetrics | None = None
+        self, sessions: async_sessionmaker[AsyncSession],
+        metrics: ControlPlaneMetrics | None = None,
+        on_stored: Callable[[set[str]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._metrics = metrics or ControlPlaneMetrics()
+        self._on_stored = on_stored  # told which tenants' usage arrived (budget alerts)
 
     async def Report(
         self, request: usage_pb2.UsageBatch, context: Any
@@ -42,6 +45,8 @@ class UsageService(usage_pb2_grpc.UsageServiceServicer):
         async with self._sessions() as session:
             inserted = await store_usage(session, request.records)
         self._metrics.count_usage(len(request.records), inserted)
+        if inserted and self._on_stored is not None:
+            self._on_stored({r.tenant_id for r in request.records})
         return usage_pb2.UsageAck(
             inserted=inserted, duplicates=len(request.records) - inserted
         )

@@ -7,12 +7,16 @@ import logging
 import os
 import socket
 import uuid
+from typing import Any
 
 import grpc
 import uvicorn
 from envoy.service.discovery.v3 import ads_pb2_grpc
 
+from control_plane.alerting.deliver import SmtpSettings
+from control_plane.alerting.dispatch import AlertDispatcher
 from control_plane.app import create_app
+from control_plane.budget_alerts import BudgetAlertJob
 from control_plane.config_hub import ConfigHub
 from control_plane.config_state import GatewayState
 from control_plane.crypto import CredentialCipher, load_or_create_secret
@@ -38,17 +42,29 @@ def xds_publisher(cache: XdsCache) -> object:
     return publish
 
 
-def sli_evaluator(settings: Settings, sessions: object, hub: ConfigHub) -> SliEvaluator:
+def alert_dispatcher(
+    settings: Settings, sessions: Any, cipher: CredentialCipher
+) -> AlertDispatcher:
+    """One per replica, shared by budget alerts and SLI incidents."""
+    smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                        settings.smtp_user, settings.smtp_password, settings.smtp_starttls)
+    return AlertDispatcher(sessions, cipher, smtp, settings.alert_retries,
+                           settings.alert_backoff_seconds)
+
+
+def sli_evaluator(
+    settings: Settings, sessions: Any, hub: ConfigHub, dispatcher: AlertDispatcher
+) -> SliEvaluator:
     """One per replica; the lease lets only one of them evaluate at a time."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     interval = settings.sli_eval_seconds
-    return SliEvaluator(sessions, incident_notifier(sessions), hub.refresh,  # type: ignore[arg-type]
+    return SliEvaluator(sessions, incident_notifier(dispatcher), hub.refresh,
                         holder, interval_s=interval, lease_s=max(3 * interval, 5.0))
 
 
 def grpc_server(
     settings: Settings, hub: ConfigHub, sessions: object, ads: AdsServer,
-    metrics: ControlPlaneMetrics,
+    metrics: ControlPlaneMetrics, alerts: BudgetAlertJob,
 ) -> grpc.aio.Server:
     size = settings.grpc_max_message_bytes
     server = grpc.aio.server(
@@ -56,7 +72,8 @@ def grpc_server(
     )
     ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(ads, server)
     config_pb2_grpc.add_ConfigServiceServicer_to_server(ConfigService(hub), server)
-    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageService(sessions, metrics), server)  # type: ignore[arg-type]
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(  # type: ignore[arg-type]
+        UsageService(sessions, metrics, alerts.touch), server)  # type: ignore[arg-type]
     server.add_insecure_port(f"{settings.bind_host}:{settings.xds_port}")
     return server
 
@@ -74,7 +91,10 @@ async def serve(settings: Settings) -> None:
     metrics = ControlPlaneMetrics()
     metrics.watch_config(lambda: hub.version, lambda: ads.nodes)
 
-    server = grpc_server(settings, hub, sessions, ads, metrics)
+    dispatcher = alert_dispatcher(settings, sessions, cipher)
+    alerts = BudgetAlertJob(sessions, dispatcher)
+    hub.add_listener(lambda _state: alerts.touch_all())
+    server = grpc_server(settings, hub, sessions, ads, metrics, alerts)
     await server.start()
     app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads, metrics=metrics)
     api = uvicorn.Server(uvicorn.Config(
@@ -83,8 +103,10 @@ async def serve(settings: Settings) -> None:
     ))
     api.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     poller = asyncio.create_task(hub.poll_forever(settings.config_poll_seconds))
-    evaluator = asyncio.create_task(sli_evaluator(settings, sessions, hub).run_forever())
+    evaluator = asyncio.create_task(
+        sli_evaluator(settings, sessions, hub, dispatcher).run_forever())
     api_task = asyncio.create_task(api.serve())
+    alerting = asyncio.create_task(alerts.run_forever(settings.alert_interval_seconds))
     log.info("control plane: admin API :%d, xDS/config/usage gRPC :%d, config version %s",
              settings.admin_port, settings.xds_port, hub.version)
 
@@ -94,7 +116,8 @@ async def serve(settings: Settings) -> None:
     api.should_exit = True
     poller.cancel()
     evaluator.cancel()
-    await asyncio.gather(evaluator, return_exceptions=True)
+    alerting.cancel()
+    await asyncio.gather(evaluator, alerting, return_exceptions=True)
     await server.stop(grace=1)
     await api_task
     await engine.dispose()

@@ -21,6 +21,11 @@ def _ts(nullable: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(sa.DateTime(timezone=True), nullable=nullable)
 
 
+def _money(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    """Exact integer money (pico-USD or micro-USD per million tokens) needs 64 bits."""
+    return Column(sa.BigInteger(), nullable=nullable, server_default=None if nullable else "0")
+
+
 class Tenant(SQLModel, table=True):
     id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True)
     name: str = Field(unique=True, index=True)
@@ -208,6 +213,9 @@ class UsageRecord(SQLModel, table=True):
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     attempts: int = 0  # upstream attempts (fail-over); 0: not known
+    cost_pico: int = Field(default=0, sa_column=_money())  # pico-USD (1e-12)
+    refused_by_budget: str = Field(default="", sa_column=Column(
+        sa.String(), nullable=False, server_default=""))  # the budget that said 429
 
 
 class ConfigRevision(SQLModel, table=True):
@@ -273,3 +281,93 @@ class LeaderLease(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = Field(sa_column=_ts())
+class DeploymentPrice(SQLModel, table=True):
+    """One price version of a deployment, in micro-USD per million tokens; never changed."""
+
+    __tablename__ = "deployment_price"
+    __table_args__ = (sa.UniqueConstraint("deployment_id", "effective_from"),)
+
+    id: str = Field(default_factory=lambda: new_id("prc"), primary_key=True)
+    deployment_id: str = Field(index=True)
+    effective_from: datetime = Field(sa_column=_ts())
+    input_micro: int = Field(sa_column=_money())
+    output_micro: int = Field(sa_column=_money())
+    cached_input_micro: int | None = Field(default=None, sa_column=_money(nullable=True))
+    reasoning_micro: int | None = Field(default=None, sa_column=_money(nullable=True))
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Budget(SQLModel, table=True):
+    """A spending limit of a tenant, a member (scope "user") or a key, per calendar period."""
+
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "scope", "subject_id", "period"),)
+
+    id: str = Field(default_factory=lambda: new_id("bud"), primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    scope: str  # "tenant", "user" or "key"
+    subject_id: str
+    limit_pico: int = Field(sa_column=_money())
+    period: str  # "daily", "weekly", "monthly" or "total"
+    timezone: str = "UTC"
+    soft_thresholds: list[int] = Field(default_factory=list, sa_column=Column(JSON))  # percent
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class BudgetOverride(SQLModel, table=True):
+    """A temporary limit that replaces a budget's own until it expires (or is revoked)."""
+
+    __tablename__ = "budget_override"
+
+    id: str = Field(default_factory=lambda: new_id("bov"), primary_key=True)
+    budget_id: str = Field(index=True)
+    tenant_id: str = Field(index=True)
+    limit_pico: int = Field(sa_column=_money())
+    expires_at: datetime = Field(sa_column=_ts())
+    reason: str = ""
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class AlertChannel(SQLModel, table=True):
+    """Where alerts go: a tenant's, or the platform's (tenant_id None)."""
+
+    __tablename__ = "alert_channel"
+
+    id: str = Field(default_factory=lambda: new_id("ach"), primary_key=True)
+    tenant_id: str | None = Field(default=None, index=True)
+    name: str
+    kind: str  # "webhook" or "email"
+    target: str  # the URL, or comma-separated addresses
+    secret_encrypted: str = ""  # webhook HMAC secret (Fernet)
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AlertEvent(SQLModel, table=True):
+    """An alert fired: the unique dedup key makes it fire once, across restarts and replicas."""
+
+    __tablename__ = "alert_event"
+
+    id: str = Field(default_factory=lambda: new_id("alr"), primary_key=True)
+    dedup_key: str = Field(unique=True, index=True)
+    tenant_id: str | None = Field(default=None, index=True)
+    kind: str  # e.g. "budget.threshold", "budget.exhausted"
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON))  # type: ignore[type-arg]
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AlertDelivery(SQLModel, table=True):
+    """One delivery attempt of one alert to one channel: nothing is lost silently."""
+
+    __tablename__ = "alert_delivery"
+
+    id: str = Field(default_factory=lambda: new_id("adl"), primary_key=True)
+    alert_id: str = Field(index=True)
+    channel_id: str = Field(index=True)
+    attempt: int
+    ok: bool
+    error: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

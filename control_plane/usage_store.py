@@ -17,7 +17,8 @@ from protos import usage_pb2
 _COPIED = (
     "request_id", "tenant_id", "api_key_id", "model", "deployment_id", "provider", "endpoint",
     "status", "error_type", "stream", "prompt_tokens", "completion_tokens", "total_tokens",
-    "cached_tokens", "reasoning_tokens", "latency_ms", "attempts",
+    "cached_tokens", "reasoning_tokens", "latency_ms", "attempts", "cost_pico",
+    "refused_by_budget",
 )
 
 

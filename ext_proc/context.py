@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
+from ext_proc.budget_guard import BudgetReservation
 from ext_proc.limiter import Reservation
 from ext_proc.pipeline import RouteDecision
+from ext_proc.pricing import Price, cost_pico, price_at
 from ext_proc.snapshot import Deployment, Principal
 from ext_proc.usage import SseUsageTap, Usage
 from omg_common.routing_names import ATTEMPT_COUNT_HEADER, SERVED_HEADER
@@ -15,7 +18,9 @@ from protos import usage_pb2
 class RequestContext:
     __slots__ = (
         "attempts",
+        "budget_reservation",
         "callback_started",
+        "cost_pico",
         "decision",
         "endpoint",
         "error_type",
@@ -23,6 +28,7 @@ class RequestContext:
         "first_byte_at",
         "overhead",
         "principal",
+        "refused_by_budget",
         "request_id",
         "reservation",
         "served_deployment_id",
@@ -43,6 +49,11 @@ class RequestContext:
         self.principal: Principal | None = None
         self.decision: RouteDecision | None = None
         self.reservation: Reservation | None = None
+        self.budget_reservation: BudgetReservation | None = None
+        # Set by fail-over when another deployment than the decision's served the request.
+        self.served_deployment_id = ""
+        self.cost_pico = 0
+        self.refused_by_budget = ""
         self.status = 0
         self.error_type = ""
         self.tap: SseUsageTap | None = None
@@ -88,6 +99,25 @@ class RequestContext:
             latency_ms=(now - self.started_at) * 1000.0, endpoint=self.endpoint,
             error_type=self.error_type)
 
+    def served_prices(self, deployments: Mapping[str, Deployment]) -> tuple[Price, ...]:
+        """The prices of the deployment that served the request (not only the one chosen)."""
+        decision = self.decision
+        if decision is None:
+            return ()
+        served = self.served_deployment_id
+        if served and served != decision.deployment.id:
+            found = deployments.get(served)
+            return found.prices if found is not None else ()
+        return decision.deployment.prices
+
+    def price_usage(self, deployments: Mapping[str, Deployment]) -> int:
+        """The request's cost in pico-USD at the price in force when it started."""
+        if self.usage is None:
+            return 0
+        price = price_at(self.served_prices(deployments), self.started_wall_ms)
+        self.cost_pico = cost_pico(price, self.usage)
+        return self.cost_pico
+
     def to_record(self, now: float) -> usage_pb2.UsageRecord:
         principal = self.principal
         decision = self.decision
@@ -107,6 +137,8 @@ class RequestContext:
             latency_ms=(now - self.started_at) * 1000.0,
             endpoint=self.endpoint,
             error_type=self.error_type,
+            cost_pico=self.cost_pico,
+            refused_by_budget=self.refused_by_budget,
         )
         served = self.served_deployment()
         if decision is not None and served is not None:

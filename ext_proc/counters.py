@@ -130,12 +130,22 @@ def admission_from_reply(reply: list[int]) -> Admission:
     return Admission(values[0] == 1, values[1], values[2], used)
 
 
+MAX_REDIS_CONNECTIONS = 256
+
+
 def redis_client(url: str, timeout_s: float) -> redis.Redis:
-    """Short timeouts and no retries: a slow or absent Redis must not hold requests."""
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+    """Short timeouts and no retries: a slow or absent Redis must not hold requests.
+
+    A burst beyond the pool waits (up to the timeout) for a connection instead of failing at
+    once with "Too many connections", as redis-py's default pool (100, then errors) does: 200
+    requests at once on one ext_proc, each with a rate-limit and a budget call, exceed 100.
+    """
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_REDIS_CONNECTIONS, timeout=timeout_s,
+        socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
         retry=Retry(NoBackoff(), 0), health_check_interval=0,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 class RedisCounters:

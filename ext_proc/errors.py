@@ -62,3 +62,12 @@ def rate_limiter_unavailable() -> GatewayError:
     message = "The gateway cannot check rate limits right now; please retry shortly."
     return GatewayError(429, message, "server_error", "rate_limiter_unavailable",
                         headers=(("retry-after", "1"),))
+
+
+def budget_unavailable() -> GatewayError:
+    """Fail-closed answer when the budget counters cannot be reached: a hard budget is not
+    waived because Redis is down. 503 with Retry-After; Envoy passes it through unchanged
+    because the servicer marks it as the gateway's own reply (see `messages.immediate`)."""
+    message = "The gateway cannot check spending budgets right now; please retry shortly."
+    return GatewayError(503, message, "server_error", "budget_unavailable",
+                        headers=(("retry-after", "1"),))

@@ -9,19 +9,16 @@ per request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass
-from typing import Literal
 
 from ext_proc import errors
 from ext_proc.counters import Counters, CountersUnavailable
+from ext_proc.outage import FailureMode, OutagePolicy, Settlements
 from ext_proc.ratelimit import LimitPlan, quota_headers, rejection
 
 log = logging.getLogger("omg.ext_proc.ratelimit")
 
-FailureMode = Literal["open", "closed"]
 WARN_EVERY_S = 10.0
 
 
@@ -40,44 +37,34 @@ class RateLimiter:
         self, counters: Counters, failure_mode: FailureMode = "open", cooldown_s: float = 1.0
     ) -> None:
         self._counters = counters
-        self._failure_mode = failure_mode
-        self._cooldown_s = cooldown_s
-        self._down_until = 0.0
-        self._last_warning = -WARN_EVERY_S
-        self._settling: set[asyncio.Task[None]] = set()
-        self.unavailable = 0  # requests decided without the counters (an operator signal)
+        self._outage = OutagePolicy("rate-limit counters", failure_mode,
+                                    errors.rate_limiter_unavailable, log, cooldown_s,
+                                    WARN_EVERY_S)
+        self._settlements = Settlements()
+
+    @property
+    def unavailable(self) -> int:
+        """Requests decided without the counters (an operator signal)."""
+        return self._outage.unavailable
 
     async def reserve(self, plan: LimitPlan, tokens: int) -> Reservation | None:
         """Count the request, or raise the 429. None: not counted (no store, failing open)."""
-        if time.monotonic() < self._down_until:
-            return self._unavailable("still in cool-down after a failure")
+        if self._outage.cooling_down:
+            self._outage.decide("still in cool-down after a failure")
+            return None
         try:
             admission = await self._counters.reserve(plan, tokens)
         except CountersUnavailable as exc:
-            self._down_until = time.monotonic() + self._cooldown_s
-            return self._unavailable(str(exc))
+            self._outage.failed(str(exc))
+            return None
         if not admission.admitted:
             raise rejection(plan, admission, tokens)
         return Reservation(plan, admission.window, tokens, quota_headers(plan, admission))
 
-    def _unavailable(self, reason: str) -> None:
-        self.unavailable += 1
-        now = time.monotonic()
-        if now - self._last_warning >= WARN_EVERY_S:
-            self._last_warning = now
-            log.warning("rate-limit counters unavailable (%s); failing %s (%d requests so far)",
-                        reason, self._failure_mode, self.unavailable)
-        if self._failure_mode == "closed":
-            raise errors.rate_limiter_unavailable()
-        return None
-
     def settle(self, reservation: Reservation, tokens_delta: int) -> None:
         """Correct the token counters after the response, off the request's path."""
-        if not tokens_delta or not reservation.plan.counts_tokens:
-            return
-        task = asyncio.get_running_loop().create_task(self._settle(reservation, tokens_delta))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        if tokens_delta and reservation.plan.counts_tokens:
+            self._settlements.start(self._settle(reservation, tokens_delta))
 
     async def _settle(self, reservation: Reservation, tokens_delta: int) -> None:
         try:
@@ -86,6 +73,5 @@ class RateLimiter:
             log.debug("token settlement lost: %s", exc)
 
     async def close(self) -> None:
-        if self._settling:
-            await asyncio.gather(*self._settling, return_exceptions=True)
+        await self._settlements.drain()
         await self._counters.close()

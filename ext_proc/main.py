@@ -10,6 +10,8 @@ import random
 import grpc
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
+from ext_proc.budget_guard import BudgetGuard
+from ext_proc.budget_store import BudgetStore, MemoryBudgetStore, RedisBudgetStore
 from ext_proc.config_client import watch_config
 from ext_proc.counters import Counters, MemoryCounters, RedisCounters, redis_client
 from ext_proc.limiter import RateLimiter
@@ -49,6 +51,15 @@ def make_limiter(settings: Settings) -> RateLimiter:
     return RateLimiter(counters, settings.rate_limit_failure_mode)
 
 
+def make_budget_guard(settings: Settings) -> BudgetGuard:
+    """Redis counters when OMG_REDIS_URL is set, else memory (seeded from the usage records)."""
+    store: BudgetStore = MemoryBudgetStore()
+    if settings.redis_url:
+        store = RedisBudgetStore(redis_client(settings.redis_url,
+                                              settings.redis_timeout_seconds))
+    return BudgetGuard(store, settings.budget_failure_mode)
+
+
 async def serve(settings: Settings) -> None:
     channel = grpc.aio.insecure_channel(settings.control_plane_grpc_target)
     holder = SnapshotHolder()
@@ -62,8 +73,9 @@ async def serve(settings: Settings) -> None:
     server = grpc.aio.server(options=grpc_options(settings))
     limiter = make_limiter(settings)
     telemetry = Telemetry(settings)
+    budgets = make_budget_guard(settings)
     processor = ExternalProcessor(holder, shipper.submit, random.Random(), limiter,
-                                  telemetry.observe, telemetry.attempt_tracer)
+                                  telemetry.observe, telemetry.attempt_tracer, budgets)
     external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
     server.add_insecure_port(f"{settings.bind_host}:{settings.ext_proc_port}")
     await server.start()
@@ -80,6 +92,7 @@ async def serve(settings: Settings) -> None:
     flushing.cancel()
     await shipper.close()
     await limiter.close()
+    await budgets.close()
     spool.close()
     telemetry.close()
     with contextlib.suppress(Exception):

@@ -104,13 +104,20 @@ def _int_field(body: dict[str, Any], *names: str) -> int | None:
     return None
 
 
-def estimate_tokens(body_size: int, body: dict[str, Any], endpoint: str) -> int:
-    """Prompt bytes / 4 plus the completion the request may produce."""
+def estimate_split(
+    body_size: int, body: dict[str, Any], endpoint: str, default_completion: int
+) -> tuple[int, int]:
+    """(prompt bytes / 4, the completion the request may produce) in tokens."""
     prompt = math.ceil(body_size / BYTES_PER_TOKEN)
     if endpoint in NO_COMPLETION_ENDPOINTS:
-        return prompt
+        return prompt, 0
     completion = _int_field(body, "max_completion_tokens", "max_tokens")
-    return prompt + (DEFAULT_COMPLETION_TOKENS if completion is None else completion)
+    return prompt, default_completion if completion is None else completion
+
+
+def estimate_tokens(body_size: int, body: dict[str, Any], endpoint: str) -> int:
+    """Prompt bytes / 4 plus the completion the request may produce."""
+    return sum(estimate_split(body_size, body, endpoint, DEFAULT_COMPLETION_TOKENS))
 
 
 def window_of(now_ms: int) -> tuple[int, int]:

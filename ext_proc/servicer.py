@@ -13,6 +13,9 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from ext_proc import errors, pipeline
+from ext_proc.budget import BudgetExceeded
+from ext_proc.budget_guard import BudgetGuard, BudgetReservation
+from ext_proc.budget_store import MemoryBudgetStore
 from ext_proc.context import RequestContext
 from ext_proc.counters import MemoryCounters
 from ext_proc.limiter import RateLimiter
@@ -24,6 +27,7 @@ from ext_proc.messages import (
     json_reply,
     with_headers,
 )
+from ext_proc.pricing import estimate_pico, estimate_usage
 from ext_proc.ratelimit import estimate_tokens, settle_delta
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.upstream import AttemptTracer, process_attempt
@@ -79,7 +83,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def __init__(
         self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random,
         limiter: RateLimiter | None = None, observe: RequestObserver | None = None,
-        attempt_tracer: AttemptTracer | None = None,
+        attempt_tracer: AttemptTracer | None = None, budgets: BudgetGuard | None = None,
     ) -> None:
         self._holder = holder
         self._sink = sink
@@ -87,6 +91,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self._limiter = limiter or RateLimiter(MemoryCounters())
         self._observe = observe or (lambda record, overhead: None)
         self._attempt_tracer = attempt_tracer
+        self._budgets = budgets or BudgetGuard(MemoryBudgetStore())
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
@@ -139,6 +144,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def _reject(self, ctx: RequestContext, err: errors.GatewayError) -> pb.ProcessingResponse:
         ctx.status = err.status
         ctx.error_type = err.code or err.type
+        if isinstance(err, BudgetExceeded):
+            ctx.refused_by_budget = err.budget_id
         if ctx.recordable:
             self._finish(ctx)
         elif ctx.principal is None:  # billed to nobody, but still a request to count
@@ -176,11 +183,24 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
             tokens = estimate_tokens(len(body.body), parsed, ctx.endpoint) \
                 if plan.counts_tokens else 0
             ctx.reservation = await self._limiter.reserve(plan, tokens)
+        if principal.budgets:  # only keys under a budget pay for reserving
+            ctx.budget_reservation = await self._reserve_budget(ctx, snap, decision, body, parsed)
         ctx.decision = decision
         ctx.served_deployment_id = decision.deployment.id
         if decision.stream:
             ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
         return routing_response(decision)
+
+    async def _reserve_budget(
+        self, ctx: RequestContext, snap: Any, decision: pipeline.RouteDecision,
+        body: pb.HttpBody, parsed: dict[str, Any],
+    ) -> BudgetReservation | None:
+        assert ctx.principal is not None
+        now_ms = time.time_ns() // 1_000_000
+        deployments = snap.routes.get(decision.model) or (decision.deployment,)
+        usage = estimate_usage(len(body.body), parsed, ctx.endpoint)
+        estimate = estimate_pico([d.prices for d in deployments], usage, now_ms)
+        return await self._budgets.reserve(ctx.principal.budgets, estimate, now_ms)
 
     def _on_response_headers(
         self, ctx: RequestContext, http: pb.HttpHeaders
@@ -236,10 +256,13 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         if ctx.finished or ctx.principal is None:
             return
         now = time.perf_counter()
+        cost = ctx.price_usage(self._holder.current.deployments)
         record = ctx.to_record(now)
         ctx.finished = True
         self._sink(record)
         self._observe(record, ctx.overhead + now - ctx.callback_started)
+        if ctx.budget_reservation is not None:
+            self._budgets.settle(ctx.budget_reservation, cost)
         if ctx.reservation is not None:
             reserved = ctx.reservation.tokens
             self._limiter.settle(ctx.reservation, settle_delta(reserved, ctx.actual_tokens()))

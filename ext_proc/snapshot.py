@@ -11,9 +11,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ext_proc.budget import BudgetRule
 from ext_proc.credentials.gcp import TokenSource
 from ext_proc.credentials.schemes import UpstreamAuth, build_auth
+from ext_proc.pricing import Price
 from ext_proc.ratelimit import LimitPlan, plan_for
 from ext_proc.translators.base import Target
 from omg_common.providers import PASSTHROUGH_PROVIDERS
@@ -32,6 +35,8 @@ class Principal:
     rpm_limit: int = 0  # the key's own limits; 0: none
     tpm_limit: int = 0
     limits: LimitPlan | None = None  # the key's and its tenant's, compiled; None: unlimited
+    user_id: str = ""  # the member of a personal key
+    budgets: tuple[BudgetRule, ...] = ()  # the key's, its member's and its tenant's
 
     def may_use(self, model: str, aliases: tuple[str, ...] = ()) -> bool:
         """`model` is a canonical name. Allowing any name of a model (its canonical name or
@@ -56,6 +61,7 @@ class Deployment:
     host: str = ""
     scheme: str = "http"
     context_window: int = 0  # tokens; 0: unknown
+    prices: tuple[Price, ...] = ()  # the version in force and later ones, oldest first
 
     @property
     def translated(self) -> bool:
@@ -85,6 +91,7 @@ class RuntimeSnapshot:
     def model_named(self, name: str) -> ModelInfo | None:
         """The model a public name (canonical or alias) stands for."""
         return self.models.get(self.canonical.get(name, name))
+    budgets: Mapping[str, BudgetRule] = field(default_factory=dict)  # by budget id
 
 
 EMPTY = RuntimeSnapshot("", MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
@@ -101,6 +108,7 @@ def principal_from_proto(
         key.id, key.tenant_id, key.expires_at_ms, frozenset(key.allowed_models),
         key.rpm_limit, key.tpm_limit,
         plan_for(key.id, key.tenant_id, (key.rpm_limit, key.tpm_limit), limits),
+        user_id=key.user_id,
     )
 
 
@@ -131,7 +139,67 @@ def deployment_from_proto(
         host=host,
         scheme=scheme,
         context_window=d.context_window,
+        prices=tuple(price_from_proto(p) for p in d.prices),
     )
+
+
+def price_from_proto(p: config_pb2.Price) -> Price:
+    return Price(p.effective_from_ms, p.input, p.output,
+                 p.cached_input if p.HasField("cached_input") else None,
+                 p.reasoning if p.HasField("reasoning") else None)
+
+
+def _zone(name: str, budget_id: str) -> str:
+    """The API only accepts IANA zones; one that is not (edited by hand) must not fail every
+    request of the budget's keys, so it counts as UTC."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        log.error("budget %s: unknown time zone %r, periods counted in UTC", budget_id, name)
+        return "UTC"
+    return name
+
+
+def budget_from_proto(b: config_pb2.Budget) -> BudgetRule:
+    return BudgetRule(b.id, b.tenant_id, b.scope, b.subject_id, b.limit_pico, b.period,
+                      _zone(b.timezone or "UTC", b.id), b.override_limit_pico,
+                      b.override_expires_at_ms, b.seed_spent_pico, b.seed_period_start_ms)
+
+
+def budgets_of(principal: Principal, rules: Iterable[BudgetRule]) -> tuple[BudgetRule, ...]:
+    """The budgets one key answers to: its own, its member's (personal keys) and its tenant's."""
+    key_id = principal.key_id.partition(":")[0]  # a rotated key's old secret shares them
+    subjects = {("key", key_id), ("tenant", principal.tenant_id)}
+    if principal.user_id:
+        subjects.add(("user", principal.user_id))
+    return tuple(r for r in rules if r.tenant_id == principal.tenant_id
+                 and (r.scope, r.subject_id) in subjects)
+
+
+def _budgets(
+    snap: RuntimeSnapshot, update: config_pb2.ConfigUpdate
+) -> tuple[dict[str, BudgetRule], bool]:
+    """The merged budgets, and whether any changed."""
+    base = {} if update.full else dict(snap.budgets)
+    merged = _merge(base, ((b.id, budget_from_proto(b)) for b in update.upsert_budgets),
+                    update.delete_budgets)
+    return merged, merged != base  # type: ignore[return-value]
+
+
+def _rebudget(
+    principals: dict[str, Principal], rules: Mapping[str, BudgetRule], hashes: Iterable[str]
+) -> None:
+    """Recompile the budgets of these keys (all of them when budgets changed: that is rare)."""
+    by_tenant: dict[str, list[BudgetRule]] = {}
+    for rule in rules.values():
+        by_tenant.setdefault(rule.tenant_id, []).append(rule)
+    for key_hash in list(hashes):
+        principal = principals.get(key_hash)
+        if principal is None:
+            continue
+        found = budgets_of(principal, by_tenant.get(principal.tenant_id, ()))
+        if found != principal.budgets:
+            principals[key_hash] = replace(principal, budgets=found)
 
 
 def _buildable(
@@ -222,6 +290,11 @@ def apply_update(
     base = EMPTY if update.full else snap
     tenant_limits, changed_tenants = _tenant_limits(snap, update)
     principals, by_id = _principals(snap, update, tenant_limits, changed_tenants)
+    budgets, budgets_changed = _budgets(snap, update)
+    if budgets_changed:
+        _rebudget(principals, budgets, principals.keys())
+    elif budgets:
+        _rebudget(principals, budgets, (k.key_hash for k in update.upsert_keys))
     deployments = _merge(
         base.deployments,
         _buildable(update.upsert_deployments, tokens),
@@ -243,6 +316,7 @@ def apply_update(
         deployments=MappingProxyType(typed_deps),
         tenant_limits=MappingProxyType(tenant_limits),
         canonical=MappingProxyType(_canonical(models.values())),  # type: ignore[arg-type]
+        budgets=MappingProxyType(budgets),
     )
 
 

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     rate_limit_failure_mode: Literal["open", "closed"] = Field(
         default="open", description="when Redis cannot answer: serve unlimited, or refuse (429)"
     )
+    budget_failure_mode: Literal["open", "closed"] = Field(
+        default="closed",
+        description="when Redis cannot answer: serve without checking budgets, or refuse (503)",
+    )
+    alert_interval_seconds: float = Field(default=5.0, gt=0,
+                                          description="how often spend is checked for alerts")
+    alert_retries: int = Field(default=4, ge=1, description="delivery attempts per channel")
+    alert_backoff_seconds: float = Field(default=1.0, ge=0, description="first retry delay")
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "omg@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
 
     sli_eval_seconds: float = Field(
         default=15.0, gt=0, description="how often the SLI evaluator measures every objective"

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "created_at_ms", "tenant_id", "api_key_id", "model", "deployment_id", "provider", "status", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "ttft_ms", "stream", "endpoint", "error_type", "cached_tokens", "reasoning_tokens", "attempts")
+    __slots__ = ("request_id", "created_at_ms", "tenant_id", "api_key_id", "model", "deployment_id", "provider", "status", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "ttft_ms", "stream", "endpoint", "error_type", "cached_tokens", "reasoning_tokens", "attempts", "cost_pico", "refused_by_budget")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,8 @@ class UsageRecord(_message.Message):
     CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     REASONING_TOKENS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    COST_PICO_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_BY_BUDGET_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     created_at_ms: int
     tenant_id: str
@@ -46,7 +48,9 @@ class UsageRecord(_message.Message):
     cached_tokens: int
     reasoning_tokens: int
     attempts: int
-    def __init__(self, request_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., tenant_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment_id: _Optional[str] = ..., provider: _Optional[str] = ..., status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., latency_ms: _Optional[float] = ..., ttft_ms: _Optional[float] = ..., stream: _Optional[bool] = ..., endpoint: _Optional[str] = ..., error_type: _Optional[str] = ..., cached_tokens: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., attempts: _Optional[int] = ...) -> None: ...
+    cost_pico: int
+    refused_by_budget: str
+    def __init__(self, request_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., tenant_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment_id: _Optional[str] = ..., provider: _Optional[str] = ..., status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., latency_ms: _Optional[float] = ..., ttft_ms: _Optional[float] = ..., stream: _Optional[bool] = ..., endpoint: _Optional[str] = ..., error_type: _Optional[str] = ..., cached_tokens: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., attempts: _Optional[int] = ..., cost_pico: _Optional[int] = ..., refused_by_budget: _Optional[str] = ...) -> None: ...
 
 class UsageBatch(_message.Message):
     __slots__ = ("records",)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    computed_field,
+    field_validator,
+)
 
 from control_plane.crud_tenants import PERSONAL_PREFIX
 from control_plane.xds.protection import invalid_options
+from omg_common.money import pico_to_usd
 
 T = TypeVar("T")
 
@@ -248,6 +257,12 @@ class UsagePublic(BaseModel):
     latency_ms: float
     ttft_ms: float | None
     attempts: int = Field(description="upstream attempts (fail-over); 0: not known")
+    cost_pico: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cost_usd(self) -> str:
+        return pico_to_usd(self.cost_pico)
 
 
 class ProviderSync(BaseModel):

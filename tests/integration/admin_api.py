@@ -30,6 +30,7 @@ class AdminApi:
     backend: str
     hub: ConfigHub
     tokens: dict[str, str] = field(default_factory=dict)  # user name -> token
+    sessions: Any = None  # for tests that write what the API never does (usage records)
 
     async def call(
         self, method: str, path: str, token: str | None = None, **kwargs: Any
@@ -71,5 +72,5 @@ async def admin_api(
     app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=AdsServer(XdsCache()))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
-        yield AdminApi(client, seeded.admin_token, backend, hub)
+        yield AdminApi(client, seeded.admin_token, backend, hub, sessions=sessions)
     await engine.dispose()

@@ -29,7 +29,8 @@ RULES = {route: rules[0] for route, rules in route_rules(ROUTERS).items() if len
 MISSING = {"key_id": "key_matrix_missing", "user": "matrix-nobody", "token_id": "pat_missing",
            "policy_id": "kpl_missing", "model": "matrix-no-model",
            "deployment": "matrix-no-deployment", "provider": "openrouter",
-           "sli_id": "sli_missing"}
+           "sli_id": "sli_missing",
+           "budget_id": "bud_missing", "override_id": "bov_missing", "channel_id": "ach_missing"}
 
 
 @dataclass(frozen=True)
