@@ -7,7 +7,7 @@ import time
 from ext_proc.limiter import Reservation
 from ext_proc.pipeline import RouteDecision
 from ext_proc.snapshot import Principal
-from ext_proc.usage import SseUsageTap, Usage
+from ext_proc.usage import JsonUsageTap, SseUsageTap, Usage
 from protos import usage_pb2
 
 
@@ -18,6 +18,7 @@ class RequestContext:
         "error_type",
         "finished",
         "first_byte_at",
+        "json_tap",
         "principal",
         "request_id",
         "reservation",
@@ -39,6 +40,7 @@ class RequestContext:
         self.status = 0
         self.error_type = ""
         self.tap: SseUsageTap | None = None
+        self.json_tap: JsonUsageTap | None = None
         self.usage: Usage | None = None
         self.first_byte_at = 0.0
         self.finished = False

@@ -5,10 +5,14 @@ from __future__ import annotations
 from envoy.config.core.v3 import base_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.type.v3 import http_status_pb2
+from google.protobuf import struct_pb2
 
 from ext_proc import errors
+from omg_common.quota_headers import QUOTA_NAMESPACE
 
 ROUTING_HEADER = "x-omg-deployment"
+FILTER_NAME = "envoy.filters.http.ext_proc"  # the key Envoy files attributes under
+STATUS_ATTRIBUTE = "response.code"  # listed in the filter's response_attributes
 _JSON_HEADERS = pb.HeaderMutation(
     set_headers=[
         base_pb2.HeaderValueOption(
@@ -58,13 +62,24 @@ def header_option(key: str, value: str) -> base_pb2.HeaderValueOption:
     )
 
 
-def with_headers(
+def response_status(request: pb.ProcessingRequest) -> int:
+    """The upstream status Envoy attaches to the first response-body message (0: absent)."""
+    if FILTER_NAME not in request.attributes:
+        return 0
+    fields = request.attributes[FILTER_NAME].fields
+    if STATUS_ATTRIBUTE not in fields:
+        return 0
+    value = fields[STATUS_ATTRIBUTE]
+    if value.HasField("string_value"):
+        return int(value.string_value or 0)
+    return int(value.number_value)
+
+
+def with_quota_metadata(
     response: pb.ProcessingResponse, headers: tuple[tuple[str, str], ...]
 ) -> pb.ProcessingResponse:
-    """A copy of a response-headers reply that also sets `headers` on the client's response."""
-    reply = pb.ProcessingResponse()
-    reply.CopyFrom(response)
-    reply.response_headers.response.header_mutation.set_headers.extend(
-        header_option(k, v) for k, v in headers
-    )
-    return reply
+    """Hands the x-ratelimit-* values to the route table, which adds them to the response."""
+    values = struct_pb2.Struct()
+    values.update(dict(headers))
+    response.dynamic_metadata.fields[QUOTA_NAMESPACE].struct_value.CopyFrom(values)
+    return response

@@ -126,3 +126,23 @@ class SseUsageTap:
                 continue
             kept.append(event)
         return kept, dropped
+
+
+class JsonUsageTap:
+    """Collects a whole JSON reply for its usage; STREAMED mode may deliver it in pieces."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def feed(self, chunk: bytes, end_of_stream: bool) -> Usage | None:
+        """The usage once the body is complete (None before, or when it carries none)."""
+        if not end_of_stream:
+            self._parts.append(chunk)
+            return None
+        if self._parts:
+            self._parts.append(chunk)
+            chunk = b"".join(self._parts)
+            self._parts = []
+        return usage_from_json_body(chunk)

@@ -20,6 +20,7 @@ from google.protobuf import json_format
 
 from control_plane.config_state import base_url_parts
 from omg_common.providers import is_translated
+from omg_common.quota_headers import QUOTA_HEADER_NAMES, QUOTA_NAMESPACE
 from protos import config_pb2
 
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
@@ -154,6 +155,15 @@ def not_routed() -> dict[str, Any]:
     }
 
 
+def quota_headers_to_add() -> list[dict[str, Any]]:
+    """x-ratelimit-* from the values ext_proc left in dynamic metadata; none when absent."""
+    return [
+        {"header": {"key": name, "value": f"%DYNAMIC_METADATA({QUOTA_NAMESPACE}:{name})%"},
+         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD", "keep_empty_value": False}
+        for name in QUOTA_HEADER_NAMES
+    ]
+
+
 def build_clusters(deployments: Iterable[config_pb2.Deployment]) -> list[cluster_pb2.Cluster]:
     return [json_format.ParseDict(cluster_dict(d), cluster_pb2.Cluster()) for d in deployments]
 
@@ -165,5 +175,6 @@ def build_route_config(
     config = {
         "name": ROUTE_CONFIG_NAME,
         "virtual_hosts": [{"name": "omg", "domains": ["*"], "routes": [*routes, not_routed()]}],
+        "response_headers_to_add": quota_headers_to_add(),
     }
     return json_format.ParseDict(config, route_pb2.RouteConfiguration())

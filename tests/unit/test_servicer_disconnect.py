@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from envoy.config.core.v3 import base_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 
+from ext_proc.messages import FILTER_NAME, STATUS_ATTRIBUTE
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from omg_common.keys import hash_secret
@@ -46,10 +47,11 @@ async def messages(last_body_ends_stream: bool) -> AsyncIterator[pb.ProcessingRe
         ("authorization", "Bearer omg-k")))
     yield pb.ProcessingRequest(request_body=pb.HttpBody(
         body=b'{"model":"m","stream":true,"messages":[]}', end_of_stream=True))
-    yield pb.ProcessingRequest(response_headers=headers(
-        (":status", "200"), ("content-type", "text/event-stream")))
-    yield pb.ProcessingRequest(response_body=pb.HttpBody(
+    # Response headers are SKIPped: the status rides on the first body message.
+    first = pb.ProcessingRequest(response_body=pb.HttpBody(
         body=USAGE_EVENT, end_of_stream=last_body_ends_stream))
+    first.attributes[FILTER_NAME].update({STATUS_ATTRIBUTE: 200})
+    yield first
 
 
 async def run(last_body_ends_stream: bool) -> usage_pb2.UsageRecord:

@@ -1,0 +1,77 @@
+"""The response phase without a response-headers message: status attribute, whole JSON bodies
+arriving in pieces, and x-ratelimit-* values handed to the route table as dynamic metadata."""
+
+from __future__ import annotations
+
+import orjson
+from envoy.config.core.v3 import base_pb2
+from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
+from google.protobuf import json_format
+
+from control_plane.xds.resources import build_route_config
+from ext_proc.messages import (
+    FILTER_NAME,
+    STATUS_ATTRIBUTE,
+    response_status,
+    with_quota_metadata,
+)
+from ext_proc.ratelimit import Admission, LimitPlan, ScopeLimit, WindowUse, quota_headers
+from ext_proc.usage import JsonUsageTap
+from omg_common.quota_headers import QUOTA_HEADER_NAMES, QUOTA_NAMESPACE
+
+BODY = orjson.dumps({"id": "c", "choices": [], "usage": {
+    "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
+
+
+def with_status(value: object) -> pb.ProcessingRequest:
+    request = pb.ProcessingRequest(response_body=pb.HttpBody(body=b"{}", end_of_stream=True))
+    request.attributes[FILTER_NAME].update({STATUS_ATTRIBUTE: value})
+    return request
+
+
+def test_status_is_read_from_the_attribute_as_number_or_text() -> None:
+    assert response_status(with_status(429)) == 429
+    assert response_status(with_status("503")) == 503
+
+
+def test_status_is_zero_without_the_attribute() -> None:
+    assert response_status(pb.ProcessingRequest(response_body=pb.HttpBody())) == 0
+    request = pb.ProcessingRequest()
+    request.attributes[FILTER_NAME].update({"request.path": "/v1"})
+    assert response_status(request) == 0
+
+
+def test_json_tap_reads_usage_from_one_message() -> None:
+    usage = JsonUsageTap().feed(BODY, end_of_stream=True)
+    assert usage is not None and usage.total_tokens == 7
+
+
+def test_json_tap_joins_a_body_split_across_messages() -> None:
+    tap = JsonUsageTap()
+    cut = len(BODY) // 2
+    assert tap.feed(BODY[:cut], end_of_stream=False) is None
+    assert tap.feed(BODY[cut:-1], end_of_stream=False) is None
+    usage = tap.feed(BODY[-1:], end_of_stream=True)
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (3, 4)
+
+
+def test_quota_values_travel_as_dynamic_metadata() -> None:
+    reply = with_quota_metadata(pb.ProcessingResponse(request_body=pb.BodyResponse()),
+                                (("x-ratelimit-limit-requests", "2"),))
+    values = json_format.MessageToDict(reply.dynamic_metadata)
+    assert values == {QUOTA_NAMESPACE: {"x-ratelimit-limit-requests": "2"}}
+    assert reply.HasField("request_body")
+
+
+def test_every_quota_header_ext_proc_emits_is_added_by_the_route_table() -> None:
+    plan = LimitPlan(scopes=(ScopeLimit("key", "k1", "k:k1", rpm=5, tpm=100),))
+    admission = Admission(admitted=True, window=0, reset_ms=1500, used=(WindowUse(1, 10),))
+    emitted = {name for name, _ in quota_headers(plan, admission)}
+    assert emitted == set(QUOTA_HEADER_NAMES)
+    config = build_route_config([])
+    added = {o.header.key: o for o in config.response_headers_to_add}
+    assert set(added) == emitted
+    option = added["x-ratelimit-reset-tokens"]
+    assert option.header.value == f"%DYNAMIC_METADATA({QUOTA_NAMESPACE}:x-ratelimit-reset-tokens)%"
+    assert not option.keep_empty_value  # a key without limits gets no header
+    assert option.append_action == base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
