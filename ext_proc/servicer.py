@@ -87,6 +87,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 response = await self._dispatch(ctx, snap, request)
                 if response is not None:
                     yield response
+                if ctx.finished:
+                    # Closing the gRPC stream (status OK) tells Envoy to pass the rest of
+                    # the response on by itself: no empty end-of-stream message to answer.
+                    return
         finally:
             if ctx.recordable:
                 # The client went away before the response ended. A stream client often
@@ -161,8 +165,9 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
 
     # Envoy SKIPs response headers and STREAMs the response body (one message fewer per
     # request than a headers message plus a buffered body): the status arrives as the
-    # `response.code` attribute on the first body message, and a whole JSON reply usually
-    # arrives as one message with end_of_stream set.
+    # `response.code` attribute on the first body message. Envoy sends the end of stream
+    # as a message of its own; once the reply is complete (whole JSON, or `[DONE]`) the
+    # stream is closed instead, so a plain reply costs one response message.
     def _on_response_body(
         self, ctx: RequestContext, request: pb.ProcessingRequest
     ) -> pb.ProcessingResponse:
@@ -175,7 +180,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         if not ctx.first_byte_at and body.body:
             ctx.first_byte_at = time.perf_counter()
         replaced = tap.feed(body.body, body.end_of_stream)
-        if body.end_of_stream:
+        if body.end_of_stream or tap.done:
             ctx.usage = tap.usage
             self._finish(ctx)
         if replaced is None:
@@ -196,9 +201,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
     def _on_json_chunk(self, ctx: RequestContext, body: pb.HttpBody) -> pb.ProcessingResponse:
         json_tap = ctx.json_tap
         assert json_tap is not None
-        usage = json_tap.feed(body.body, body.end_of_stream)
-        if body.end_of_stream:
-            ctx.usage = usage if ctx.status == 200 else None
+        if json_tap.feed(body.body, body.end_of_stream):
+            ctx.usage = json_tap.usage if ctx.status == 200 else None
             self._finish(ctx)
         return _CONTINUE_RESPONSE_BODY
 

@@ -16,7 +16,7 @@ from ext_proc.messages import (
     with_quota_metadata,
 )
 from ext_proc.ratelimit import Admission, LimitPlan, ScopeLimit, WindowUse, quota_headers
-from ext_proc.usage import JsonUsageTap
+from ext_proc.usage import JsonUsageTap, SseUsageTap
 from omg_common.quota_headers import QUOTA_HEADER_NAMES, QUOTA_NAMESPACE
 
 BODY = orjson.dumps({"id": "c", "choices": [], "usage": {
@@ -41,18 +41,38 @@ def test_status_is_zero_without_the_attribute() -> None:
     assert response_status(request) == 0
 
 
-def test_json_tap_reads_usage_from_one_message() -> None:
-    usage = JsonUsageTap().feed(BODY, end_of_stream=True)
-    assert usage is not None and usage.total_tokens == 7
+def test_json_tap_is_complete_once_the_body_parses() -> None:
+    tap = JsonUsageTap()
+    assert tap.feed(BODY, end_of_stream=False)
+    assert tap.usage is not None and tap.usage.total_tokens == 7
 
 
 def test_json_tap_joins_a_body_split_across_messages() -> None:
     tap = JsonUsageTap()
     cut = len(BODY) // 2
-    assert tap.feed(BODY[:cut], end_of_stream=False) is None
-    assert tap.feed(BODY[cut:-1], end_of_stream=False) is None
-    usage = tap.feed(BODY[-1:], end_of_stream=True)
+    assert not tap.feed(BODY[:cut], end_of_stream=False)
+    assert not tap.feed(BODY[cut:-1], end_of_stream=False)
+    assert tap.feed(BODY[-1:], end_of_stream=False)
+    usage = tap.usage
     assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (3, 4)
+
+
+def test_json_tap_a_body_that_is_not_json_completes_at_the_end_of_stream() -> None:
+    tap = JsonUsageTap()
+    assert not tap.feed(b"<html>{}", end_of_stream=False)
+    assert not tap.feed(b"<b>}", end_of_stream=False)  # ends in a brace, still no JSON
+    assert tap.feed(b"", end_of_stream=True)
+    assert tap.usage is None
+
+
+def test_sse_tap_notices_done() -> None:
+    tap = SseUsageTap(strip_usage=False)
+    tap.feed(b'data: {"choices":[]}\n\n', end_of_stream=False)
+    assert not tap.done
+    tap.feed(b"data: [DO", end_of_stream=False)
+    assert not tap.done  # an incomplete event is not the end
+    tap.feed(b"NE]\n\n", end_of_stream=False)
+    assert tap.done
 
 
 def test_quota_values_travel_as_dynamic_metadata() -> None:
