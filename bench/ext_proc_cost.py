@@ -29,11 +29,11 @@ from typing import Any
 
 import grpc
 import psutil
-from envoy.config.core.v3 import base_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
 from bench.procs import free_port
+from ext_proc.messages import http_headers
 
 KEY = "omg-bench-key"
 REPLY = (b'{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":'
@@ -41,14 +41,9 @@ REPLY = (b'{"id":"c","object":"chat.completion","choices":[{"index":0,"message":
          b'"completion_tokens":2,"total_tokens":11}}')
 
 
-def headers(*pairs: tuple[str, str], end: bool = False) -> pb.HttpHeaders:
-    values = [base_pb2.HeaderValue(key=k, raw_value=v.encode()) for k, v in pairs]
-    return pb.HttpHeaders(headers=base_pb2.HeaderMap(headers=values), end_of_stream=end)
-
-
 def request_messages(n: int) -> list[pb.ProcessingRequest]:
     return [
-        pb.ProcessingRequest(request_headers=headers(
+        pb.ProcessingRequest(request_headers=http_headers(
             (":method", "POST"), (":path", "/v1/chat/completions"), ("x-request-id", f"r{n}"),
             ("authorization", f"Bearer {KEY}"), ("content-type", "application/json"))),
         pb.ProcessingRequest(request_body=pb.HttpBody(
@@ -60,7 +55,7 @@ def request_messages(n: int) -> list[pb.ProcessingRequest]:
 def four(n: int) -> tuple[list[pb.ProcessingRequest], list[pb.ProcessingRequest]]:
     """(messages Envoy waits on one by one, then messages it streams without waiting)."""
     return [*request_messages(n),
-            pb.ProcessingRequest(response_headers=headers(
+            pb.ProcessingRequest(response_headers=http_headers(
                 (":status", "200"), ("content-type", "application/json"))),
             pb.ProcessingRequest(response_body=pb.HttpBody(body=REPLY, end_of_stream=True))], []
 
@@ -190,9 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        from ext_proc.runtime import run
+        if args.uvloop:
+            import uvloop
 
-        run(serve(args.serve, args.servicer), args.uvloop)
+            uvloop.run(serve(args.serve, args.servicer))
+        else:
+            asyncio.run(serve(args.serve, args.servicer))
         return 0
     tuning = ["uvloop"] if args.uvloop else []
     for _ in range(args.repeat):

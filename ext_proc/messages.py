@@ -22,6 +22,12 @@ _JSON_HEADERS = pb.HeaderMutation(
 )
 
 
+def http_headers(*pairs: tuple[str, str], end: bool = False) -> pb.HttpHeaders:
+    """Headers as Envoy sends them (values in raw_value): for tests and load drivers."""
+    values = [base_pb2.HeaderValue(key=k, raw_value=v.encode()) for k, v in pairs]
+    return pb.HttpHeaders(headers=base_pb2.HeaderMap(headers=values), end_of_stream=end)
+
+
 def header_values(headers: pb.HttpHeaders) -> dict[str, str]:
     # Envoy puts values in raw_value (bytes); `value` stays empty.
     return {h.key: h.raw_value.decode("latin-1") for h in headers.headers.headers}
