@@ -22,6 +22,7 @@ class RequestContext:
         "principal",
         "request_id",
         "reservation",
+        "response_started",
         "started_at",
         "started_wall_ms",
         "status",
@@ -38,6 +39,7 @@ class RequestContext:
         self.decision: RouteDecision | None = None
         self.reservation: Reservation | None = None
         self.status = 0
+        self.response_started = False  # the first response body message arrived
         self.error_type = ""
         self.tap: SseUsageTap | None = None
         self.json_tap: JsonUsageTap | None = None

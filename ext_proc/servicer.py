@@ -172,7 +172,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self, ctx: RequestContext, request: pb.ProcessingRequest
     ) -> pb.ProcessingResponse:
         body = request.response_body
-        if not ctx.status:
+        if not ctx.response_started:
             self._on_first_response_chunk(ctx, response_status(request))
         tap = ctx.tap
         if tap is None:
@@ -192,6 +192,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         )
 
     def _on_first_response_chunk(self, ctx: RequestContext, status: int) -> None:
+        ctx.response_started = True
         ctx.status = status
         if status != 200:  # errors come back as one JSON body, also for stream requests
             ctx.tap = None

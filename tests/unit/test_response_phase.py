@@ -3,6 +3,9 @@ arriving in pieces, and x-ratelimit-* values handed to the route table as dynami
 
 from __future__ import annotations
 
+import random
+from collections.abc import AsyncIterator
+
 import orjson
 from envoy.config.core.v3 import base_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
@@ -16,8 +19,11 @@ from ext_proc.messages import (
     with_quota_metadata,
 )
 from ext_proc.ratelimit import Admission, LimitPlan, ScopeLimit, WindowUse, quota_headers
+from ext_proc.servicer import ExternalProcessor
 from ext_proc.usage import JsonUsageTap, SseUsageTap
 from omg_common.quota_headers import QUOTA_HEADER_NAMES, QUOTA_NAMESPACE
+from protos import usage_pb2
+from tests.unit.test_servicer_disconnect import Context, holder, http_headers
 
 BODY = orjson.dumps({"id": "c", "choices": [], "usage": {
     "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
@@ -95,3 +101,31 @@ def test_every_quota_header_ext_proc_emits_is_added_by_the_route_table() -> None
     assert option.header.value == f"%DYNAMIC_METADATA({QUOTA_NAMESPACE}:x-ratelimit-reset-tokens)%"
     assert not option.keep_empty_value  # a key without limits gets no header
     assert option.append_action == base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+
+
+async def split_reply(consumed: list[str]) -> AsyncIterator[pb.ProcessingRequest]:
+    """A plain reply in two chunks (status on the first), then Envoy's empty end of stream."""
+    yield pb.ProcessingRequest(request_headers=http_headers(
+        (":method", "POST"), (":path", "/v1/chat/completions"), ("x-request-id", "r2"),
+        ("authorization", "Bearer omg-k")))
+    yield pb.ProcessingRequest(request_body=pb.HttpBody(
+        body=b'{"model":"m","messages":[]}', end_of_stream=True))
+    cut = len(BODY) // 2
+    first = pb.ProcessingRequest(response_body=pb.HttpBody(body=BODY[:cut]))
+    first.attributes[FILTER_NAME].update({STATUS_ATTRIBUTE: 200})
+    yield first
+    yield pb.ProcessingRequest(response_body=pb.HttpBody(body=BODY[cut:]))
+    consumed.append("end of stream")
+    yield pb.ProcessingRequest(response_body=pb.HttpBody(end_of_stream=True))
+
+
+async def test_a_split_reply_is_recorded_and_the_stream_closed_before_its_end() -> None:
+    records: list[usage_pb2.UsageRecord] = []
+    consumed: list[str] = []
+    processor = ExternalProcessor(holder(), records.append, random.Random(0))
+    answers = [a async for a in processor.Process(split_reply(consumed), Context())]
+    assert [a.WhichOneof("response") for a in answers] == [
+        "request_headers", "request_body", "response_body", "response_body"]
+    assert consumed == []  # returned after the reply was complete
+    [record] = records
+    assert (record.status, record.total_tokens, record.stream) == (200, 7, False)
