@@ -111,6 +111,22 @@ def detail_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def process_table(results: dict[str, Any]) -> list[str]:
+    """CPU per request of each gateway process, and the ext_proc messages it took."""
+    points = (results.get("gateway") or {}).get("points") or {}
+    lines = ["| point | CPU us/req by process | ext_proc streams/req | msgs sent/req "
+             "| msgs received/req |", "|---|---|---|---|---|"]
+    for point, f in points.items():
+        if "failed" in f:
+            continue
+        by_process = ", ".join(f"{name} {value * 1000:.0f}" for name, value
+                               in f["cpu_s_per_1k_by_process"].items() if value is not None)
+        lines.append(f"| {point} | {by_process} | {fmt(f.get('ext_proc_streams_per_req'))} "
+                     f"| {fmt(f.get('ext_proc_msgs_sent_per_req'))} "
+                     f"| {fmt(f.get('ext_proc_msgs_received_per_req'))} |")
+    return lines
+
+
 def ttft_table(results: dict[str, Any]) -> list[str]:
     lines = ["| target | requests | errors | TTFT p50 ms | TTFT p99 ms |", "|---|---|---|---|---|"]
     for name, target in results.items():
@@ -146,6 +162,10 @@ def markdown(doc: dict[str, Any]) -> str:
         "## Every target and point",
         "",
         *detail_table(results),
+        "",
+        "## Gateway cost per request (CPU by process, ext_proc messages from Envoy's stats)",
+        "",
+        *process_table(results),
         "",
         f"## Time to first token (stream, c={doc['config']['ttft_concurrency']}, httpx client)",
         "",

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import measure, procs
+from bench import envoy_stats, measure, procs
 from bench.points import POINTS, TTFT_POINT, Point
 from bench.targets import LAUNCHERS, Context, Endpoint, TargetUnavailable, mock_provider
 from bench.ttft import run_ttft
@@ -66,12 +66,21 @@ def measure_point(
 ) -> dict[str, Any]:
     own = own_pids(endpoint, mock_pid)
     watched = {**own, MOCK: mock_pid}
+    messages_before = read_messages(endpoint)
     before = measure.cpu_snapshot(watched)
     with measure.RssSampler(watched) as sampler:
         result = run_wrk(endpoint.url, point.body(), endpoint.headers, point.concurrency,
                          duration_s)
     cpu = measure.cpu_delta(before, measure.cpu_snapshot(watched))
-    return point_figures(result, cpu, sampler.peaks, own)
+    figures = point_figures(result, cpu, sampler.peaks, own)
+    if messages_before is not None:
+        figures.update(envoy_stats.per_request(messages_before, read_messages(endpoint) or {},
+                                               result.requests))
+    return figures
+
+
+def read_messages(endpoint: Endpoint) -> dict[str, int] | None:
+    return envoy_stats.read_counters(endpoint.envoy_admin) if endpoint.envoy_admin else None
 
 
 def warm_up(endpoint: Endpoint, seconds: float) -> None:

@@ -41,6 +41,7 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)  # the target's own, not the mock's
     notes: str = ""
+    envoy_admin: str = ""  # the gateway's Envoy admin URL, for ext_proc message counts
 
 
 Launcher = Callable[[Context], AbstractContextManager[Endpoint]]
@@ -103,7 +104,8 @@ def gateway(ctx: Context) -> Iterator[Endpoint]:
         pids = {name: child.process.pid for name, child in stack.children.items()
                 if child.process is not None}
         yield Endpoint(url=f"http://127.0.0.1:{settings.listen_port}{CHAT_PATH}",
-                       headers={"Authorization": f"Bearer {seeded.demo_key}"}, pids=pids)
+                       headers={"Authorization": f"Bearer {seeded.demo_key}"}, pids=pids,
+                       envoy_admin=f"http://127.0.0.1:{settings.envoy_admin_port}")
     finally:
         loop.run_until_complete(stack.stop())
         loop.close()

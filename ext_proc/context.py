@@ -7,11 +7,11 @@ from collections.abc import Mapping
 
 from ext_proc.budget_guard import BudgetReservation
 from ext_proc.limiter import Reservation
+from ext_proc.messages import ResponseFacts
 from ext_proc.pipeline import RouteDecision
 from ext_proc.pricing import Price, cost_pico, price_at
 from ext_proc.snapshot import Deployment, Principal
-from ext_proc.usage import SseUsageTap, Usage
-from omg_common.routing_names import ATTEMPT_COUNT_HEADER, SERVED_HEADER
+from ext_proc.usage import JsonUsageTap, SseUsageTap, Usage
 from protos import usage_pb2
 
 
@@ -26,11 +26,13 @@ class RequestContext:
         "error_type",
         "finished",
         "first_byte_at",
+        "json_tap",
         "overhead",
         "principal",
         "refused_by_budget",
         "request_id",
         "reservation",
+        "response_started",
         "served_deployment_id",
         "started_at",
         "started_wall_ms",
@@ -55,8 +57,10 @@ class RequestContext:
         self.cost_pico = 0
         self.refused_by_budget = ""
         self.status = 0
+        self.response_started = False  # the first response body message arrived
         self.error_type = ""
         self.tap: SseUsageTap | None = None
+        self.json_tap: JsonUsageTap | None = None
         self.usage: Usage | None = None
         self.first_byte_at = 0.0
         self.finished = False
@@ -65,13 +69,13 @@ class RequestContext:
         self.served_deployment_id = ""
         self.attempts = 0
 
-    def note_attempts(self, headers: dict[str, str]) -> None:
-        """Read, at response headers, which deployment served and after how many attempts."""
-        served = headers.get(SERVED_HEADER)
-        if served:
-            self.served_deployment_id = served
-        count = headers.get(ATTEMPT_COUNT_HEADER, "")
-        self.attempts = int(count) if count.isdigit() else 1
+    def note_response(self, facts: ResponseFacts) -> None:
+        """Read from the first response message: status, attempts, who served."""
+        self.response_started = True
+        self.status = facts.status
+        self.attempts = facts.attempts or 1
+        if facts.served_deployment_id:
+            self.served_deployment_id = facts.served_deployment_id
 
     def served_deployment(self) -> Deployment | None:
         decision = self.decision

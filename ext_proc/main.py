@@ -15,6 +15,7 @@ from ext_proc.budget_store import BudgetStore, MemoryBudgetStore, RedisBudgetSto
 from ext_proc.config_client import watch_config
 from ext_proc.counters import Counters, MemoryCounters, RedisCounters, redis_client
 from ext_proc.limiter import RateLimiter
+from ext_proc.runtime import run
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.spool import UsageSpool
@@ -102,7 +103,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
-    asyncio.run(serve(settings))
+    run(serve(settings), settings.ext_proc_uvloop)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc
 
@@ -21,32 +20,27 @@ from ext_proc.counters import MemoryCounters
 from ext_proc.limiter import RateLimiter
 from ext_proc.messages import (
     ROUTING_HEADER,
+    ResponseFacts,
     header_option,
     header_values,
     immediate,
     json_reply,
-    with_headers,
+    response_facts,
+    with_quota_metadata,
 )
 from ext_proc.pricing import estimate_pico, estimate_usage
 from ext_proc.ratelimit import estimate_tokens, settle_delta
 from ext_proc.snapshot import SnapshotHolder
 from ext_proc.upstream import AttemptTracer, process_attempt
-from ext_proc.usage import SseUsageTap, usage_from_json_body
+from ext_proc.usage import JsonUsageTap, SseUsageTap
 from omg_common.keys import hash_secret
-from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER
+from omg_common.routing_names import ENDPOINT_HEADER
 from protos import usage_pb2
 
 log = logging.getLogger("omg.ext_proc")
 
 _CONTINUE_REQUEST_HEADERS = pb.ProcessingResponse(request_headers=pb.HeadersResponse())
 _CONTINUE_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
-_STREAMED_RESPONSE = pb.ProcessingResponse(
-    response_headers=pb.HeadersResponse(),
-    mode_override=processing_mode_pb2.ProcessingMode(
-        response_body_mode=processing_mode_pb2.ProcessingMode.STREAMED
-    ),
-)
-_CONTINUE_RESPONSE_HEADERS = pb.ProcessingResponse(response_headers=pb.HeadersResponse())
 
 UsageSink = Callable[[usage_pb2.UsageRecord], None]
 # Called once per finished request with its record and the seconds spent in ext_proc.
@@ -110,6 +104,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 ctx.overhead += time.perf_counter() - ctx.callback_started
                 if response is not None:
                     yield response
+                if ctx.finished:
+                    # Closing the gRPC stream (status OK) tells Envoy to pass the rest of
+                    # the response on by itself: no empty end-of-stream message to answer.
+                    return
         finally:
             if ctx.recordable:
                 # The client went away before the response ended. A stream client often
@@ -130,10 +128,8 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 return self._on_request_headers(ctx, snap, request.request_headers)
             if kind == "request_body":
                 return await self._on_request_body(ctx, snap, request.request_body)
-            if kind == "response_headers":
-                return self._on_response_headers(ctx, request.response_headers)
             if kind == "response_body":
-                return self._on_response_body(ctx, request.response_body)
+                return self._on_response_body(ctx, request)
         except errors.GatewayError as err:
             return self._reject(ctx, err)
         except Exception:
@@ -189,7 +185,10 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         ctx.served_deployment_id = decision.deployment.id
         if decision.stream:
             ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
-        return routing_response(decision)
+        reply = routing_response(decision)
+        if ctx.reservation is not None and ctx.reservation.headers:
+            return with_quota_metadata(reply, ctx.reservation.headers)
+        return reply
 
     async def _reserve_budget(
         self, ctx: RequestContext, snap: Any, decision: pipeline.RouteDecision,
@@ -202,46 +201,24 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         estimate = estimate_pico([d.prices for d in deployments], usage, now_ms)
         return await self._budgets.reserve(ctx.principal.budgets, estimate, now_ms)
 
-    def _on_response_headers(
-        self, ctx: RequestContext, http: pb.HttpHeaders
+    # Envoy SKIPs response headers and STREAMs the response body (one message fewer per
+    # request than a headers message plus a buffered body): the status, the attempts and the
+    # endpoint that answered arrive as attributes on the first body message. Envoy sends the
+    # end of stream as a message of its own; once the reply is complete (whole JSON, or
+    # `[DONE]`) the stream is closed instead, so a plain reply costs one response message.
+    def _on_response_body(
+        self, ctx: RequestContext, request: pb.ProcessingRequest
     ) -> pb.ProcessingResponse:
-        reply = self._response_headers_reply(ctx, http)
-        reservation = ctx.reservation
-        added = () if reservation is None else reservation.headers
-        # Which deployment served is the gateway's business, not the client's.
-        decision = ctx.decision
-        upstream_stream = decision is not None and (
-            decision.failover or decision.deployment.translated)
-        removes = (SERVED_HEADER,) if upstream_stream else ()
-        if not added and not removes:
-            return reply
-        return with_headers(reply, added, removes)
-
-    def _response_headers_reply(
-        self, ctx: RequestContext, http: pb.HttpHeaders
-    ) -> pb.ProcessingResponse:
-        headers = header_values(http)
-        ctx.status = int(headers.get(":status", "0") or 0)
-        ctx.note_attempts(headers)
-        if http.end_of_stream:
-            self._finish(ctx)
-            return _CONTINUE_RESPONSE_HEADERS
-        is_sse = headers.get("content-type", "").startswith("text/event-stream")
-        if ctx.tap is not None and is_sse:
-            return _STREAMED_RESPONSE
-        ctx.tap = None
-        return _CONTINUE_RESPONSE_HEADERS
-
-    def _on_response_body(self, ctx: RequestContext, body: pb.HttpBody) -> pb.ProcessingResponse:
+        body = request.response_body
+        if not ctx.response_started:
+            self._on_first_response_chunk(ctx, response_facts(request))
         tap = ctx.tap
         if tap is None:
-            ctx.usage = usage_from_json_body(body.body) if ctx.status == 200 else None
-            self._finish(ctx)
-            return _CONTINUE_RESPONSE_BODY
+            return self._on_json_chunk(ctx, body)
         if not ctx.first_byte_at and body.body:
             ctx.first_byte_at = time.perf_counter()
         replaced = tap.feed(body.body, body.end_of_stream)
-        if body.end_of_stream:
+        if body.end_of_stream or tap.done:
             ctx.usage = tap.usage
             self._finish(ctx)
         if replaced is None:
@@ -251,6 +228,22 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
                 response=pb.CommonResponse(body_mutation=pb.BodyMutation(body=replaced))
             )
         )
+
+    def _on_first_response_chunk(self, ctx: RequestContext, facts: ResponseFacts) -> None:
+        ctx.note_response(facts)
+        status = facts.status
+        if status != 200:  # errors come back as one JSON body, also for stream requests
+            ctx.tap = None
+        if ctx.tap is None:
+            ctx.json_tap = JsonUsageTap()
+
+    def _on_json_chunk(self, ctx: RequestContext, body: pb.HttpBody) -> pb.ProcessingResponse:
+        json_tap = ctx.json_tap
+        assert json_tap is not None
+        if json_tap.feed(body.body, body.end_of_stream):
+            ctx.usage = json_tap.usage if ctx.status == 200 else None
+            self._finish(ctx)
+        return _CONTINUE_RESPONSE_BODY
 
     def _finish(self, ctx: RequestContext) -> None:
         if ctx.finished or ctx.principal is None:

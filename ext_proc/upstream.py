@@ -21,7 +21,7 @@ from ext_proc.messages import ROUTING_HEADER, header_option, header_values, imme
 from ext_proc.snapshot import Deployment, RuntimeSnapshot
 from ext_proc.translators.base import ResponseTranslator, TranslationError, UpstreamRequest
 from ext_proc.translators.registry import translator_for
-from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER
+from omg_common.routing_names import ENDPOINT_HEADER
 
 log = logging.getLogger("omg.ext_proc.upstream")
 
@@ -127,22 +127,17 @@ def passthrough_path(deployment: Deployment, client_path: str) -> str:
     return f"{deployment.target.base_path}{rest}"
 
 
-def served_only_response(deployment: Deployment) -> pb.ProcessingResponse:
-    """A passthrough reply needs no translation: name who served, skip the body."""
-    return pb.ProcessingResponse(
-        response_headers=pb.HeadersResponse(
-            response=pb.CommonResponse(header_mutation=mutation([(SERVED_HEADER, deployment.id)],
-                                                                []))
-        ),
-        mode_override=_SKIP_BODY,
-    )
+# A passthrough reply needs no translation: its body is skipped. (Which deployment served
+# reaches the router level as the endpoint-metadata attribute, see ext_proc/messages.py.)
+_PASSTHROUGH_REPLY = pb.ProcessingResponse(
+    response_headers=pb.HeadersResponse(), mode_override=_SKIP_BODY)
 
 
 def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.ProcessingResponse:
     deployment = state.deployment
     assert deployment is not None
     if not deployment.translated:
-        return served_only_response(deployment)
+        return _PASSTHROUGH_REPLY
     headers = header_values(http)
     status = int(headers.get(":status", "0") or 0)
     translator = translator_for(deployment.provider)
@@ -150,7 +145,7 @@ def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.P
     state.response = response
     state.upstream_status = status
     state.streaming_reply = state.stream and 200 <= status < 300
-    sets = [*response.headers(), (SERVED_HEADER, deployment.id)]
+    sets = list(response.headers())
     if state.streaming_reply:
         sets.append((":status", str(response.status(status))))
     # A buffered reply's status is set with its body: some providers' bodies decide it.

@@ -92,11 +92,12 @@ class SseUsageTap:
     waits for its next chunk. `feed` returns the bytes to forward, or None for "unchanged".
     """
 
-    __slots__ = ("_pending", "strip_usage", "usage")
+    __slots__ = ("_pending", "done", "strip_usage", "usage")
 
     def __init__(self, strip_usage: bool) -> None:
         self.strip_usage = strip_usage
         self.usage: Usage | None = None
+        self.done = False  # `data: [DONE]` went by: nothing but the end of stream follows
         self._pending = b""
 
     def feed(self, chunk: bytes, end_of_stream: bool) -> bytes | None:
@@ -108,6 +109,8 @@ class SseUsageTap:
         had_pending = bool(self._pending)
         self._pending = rest
         kept, dropped = self._scan(events)
+        if events and not rest and b"[DONE]" in events[-1]:
+            self.done = event_data(events[-1]) == b"[DONE]"
         if not self.strip_usage:
             return None
         if not dropped and not had_pending and not rest:
@@ -126,3 +129,35 @@ class SseUsageTap:
                 continue
             kept.append(event)
         return kept, dropped
+
+
+class JsonUsageTap:
+    """Collects a whole JSON reply for its usage; STREAMED mode may deliver it in pieces.
+
+    The reply is complete at the end of the stream, or as soon as the bytes so far parse as
+    one JSON value (nothing may follow a closed top-level value): the gateway then lets go of
+    the stream without waiting for Envoy's empty end-of-stream message.
+    """
+
+    __slots__ = ("_parts", "usage")
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.usage: Usage | None = None
+
+    def feed(self, chunk: bytes, end_of_stream: bool) -> bool:
+        """Whether the reply is complete; `usage` is then set if it carried any."""
+        self._parts.append(chunk)
+        body = b"".join(self._parts) if len(self._parts) > 1 else chunk
+        if not end_of_stream and not body.rstrip().endswith(b"}"):
+            return False
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            if not end_of_stream:
+                return False
+            parsed = None
+        self._parts = []
+        if isinstance(parsed, dict):
+            self.usage = usage_from_object(parsed.get("usage"))
+        return True

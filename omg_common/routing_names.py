@@ -14,9 +14,6 @@ import re
 ENDPOINT_DOMAIN = ".omg.internal"
 ENDPOINT_HEADER = "x-omg-endpoint"
 ENDPOINT_METADATA = ("omg", "deployment_id")
-# Set by the upstream-level stream on every attempt's response: which deployment answered.
-SERVED_HEADER = "x-omg-deployment-served"
-ATTEMPT_COUNT_HEADER = "x-envoy-attempt-count"
 
 
 def endpoint_hostname(deployment_id: str) -> str:

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     xds_port: int = 18000
     ext_proc_port: int = 50051
     ext_proc_workers: int = Field(default=1, ge=1, le=64, description="ext_proc processes")
+    ext_proc_uvloop: bool = Field(default=True, description="serve ext_proc on uvloop")
     mock_port: int = 8090
     mock_host: str = Field(default="127.0.0.1", description="where the seeded demo deployment "
                            "finds the mock provider")

@@ -27,6 +27,7 @@ from control_plane.xds.protection import (
     wants_outlier_detection,
 )
 from omg_common.providers import is_translated
+from omg_common.quota_headers import QUOTA_HEADER_NAMES, QUOTA_NAMESPACE
 from omg_common.routing_names import ENDPOINT_HEADER, ENDPOINT_METADATA
 from protos import config_pb2
 
@@ -174,6 +175,15 @@ def not_routed() -> dict[str, Any]:
     }
 
 
+def quota_headers_to_add() -> list[dict[str, Any]]:
+    """x-ratelimit-* from the values ext_proc left in dynamic metadata; none when absent."""
+    return [
+        {"header": {"key": name, "value": f"%DYNAMIC_METADATA({QUOTA_NAMESPACE}:{name})%"},
+         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD", "keep_empty_value": False}
+        for name in QUOTA_HEADER_NAMES
+    ]
+
+
 Models = Mapping[str, config_pb2.Model]
 
 
@@ -223,10 +233,7 @@ def build_route_config(
     routes = [route_dict(d) for d in single] + model_routes(shared, models or {})
     config = {
         "name": ROUTE_CONFIG_NAME,
-        "virtual_hosts": [{
-            "name": "omg", "domains": ["*"], "routes": [*routes, not_routed()],
-            # The router level reads how many attempts a request took (usage records).
-            "include_attempt_count_in_response": True,
-        }],
+        "virtual_hosts": [{"name": "omg", "domains": ["*"], "routes": [*routes, not_routed()]}],
+        "response_headers_to_add": quota_headers_to_add(),
     }
     return json_format.ParseDict(config, route_pb2.RouteConfiguration())

@@ -13,14 +13,15 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 from ext_proc import pipeline
 from ext_proc.context import RequestContext
 from ext_proc.errors import GatewayError
+from ext_proc.messages import ResponseFacts
 from ext_proc.upstream import (
     AttemptState,
     deployment_for,
     passthrough_path,
     passthrough_request_response,
-    served_only_response,
+    response_headers_response,
 )
-from omg_common.routing_names import ENDPOINT_HEADER, SERVED_HEADER, model_cluster_name
+from omg_common.routing_names import ENDPOINT_HEADER, model_cluster_name
 from protos import config_pb2
 from tests.unit.test_pipeline import GOOD_KEY, LIMITED_KEY, dep, make_snapshot, principal
 
@@ -128,19 +129,19 @@ def test_record_names_the_deployment_that_served_and_the_attempts() -> None:
     ctx.principal = principal(snap, GOOD_KEY)
     ctx.decision = decide(snap, {"model": "gpt-test", "messages": []})
     ctx.served_deployment_id = ctx.decision.deployment.id
-    ctx.note_attempts({SERVED_HEADER: "d2", "x-envoy-attempt-count": "2"})
+    ctx.note_response(ResponseFacts(200, 2, "d2"))
     record = ctx.to_record(ctx.started_at)
     assert (record.deployment_id, record.provider, record.attempts) == ("d2", "anthropic", 2)
     assert record.model == "gpt-test"
 
 
-def test_record_without_served_header_keeps_the_picked_deployment() -> None:
+def test_record_without_served_attribute_keeps_the_picked_deployment() -> None:
     snap = make_snapshot([dep("d1", "gpt-test")], MODELS)
     ctx = RequestContext()
     ctx.principal = principal(snap, GOOD_KEY)
     ctx.decision = decide(snap, {"model": "gpt-test", "messages": []})
     ctx.served_deployment_id = "d1"
-    ctx.note_attempts({})
+    ctx.note_response(ResponseFacts(200, 0, ""))
     record = ctx.to_record(ctx.started_at)
     assert (record.deployment_id, record.attempts) == ("d1", 1)
 
@@ -174,9 +175,8 @@ def test_passthrough_attempt_gets_its_model_path_host_and_key() -> None:
     assert ENDPOINT_HEADER in removes
 
 
-def test_attempt_replies_name_the_deployment_that_served() -> None:
+def test_passthrough_attempt_replies_skip_the_body_and_add_nothing() -> None:
     state, _ = attempt_on("d1")
-    reply = served_only_response(state.deployment)  # type: ignore[arg-type]
-    (served,) = reply.response_headers.response.header_mutation.set_headers
-    assert (served.header.key, served.header.raw_value) == (SERVED_HEADER, b"d1")
+    reply = response_headers_response(state, pb.HttpHeaders())
+    assert not reply.response_headers.response.header_mutation.set_headers
     assert reply.mode_override.response_body_mode == reply.mode_override.NONE

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 
-from envoy.config.core.v3 import base_pb2
 from envoy.service.ext_proc.v3 import external_processor_pb2 as pb
 
+from ext_proc.messages import FILTER_NAME, STATUS_ATTRIBUTE, http_headers
 from ext_proc.servicer import ExternalProcessor
 from ext_proc.snapshot import SnapshotHolder
 from omg_common.keys import hash_secret
@@ -16,11 +16,6 @@ from protos import config_pb2, usage_pb2
 USAGE_EVENT = (b'data: {"id":"c","object":"chat.completion.chunk","choices":[],'
                b'"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}\n\n'
                b"data: [DONE]\n\n")
-
-
-def headers(*pairs: tuple[str, str], end: bool = False) -> pb.HttpHeaders:
-    values = [base_pb2.HeaderValue(key=k, raw_value=v.encode()) for k, v in pairs]
-    return pb.HttpHeaders(headers=base_pb2.HeaderMap(headers=values), end_of_stream=end)
 
 
 def holder() -> SnapshotHolder:
@@ -41,15 +36,16 @@ class Context:
 
 
 async def messages(last_body_ends_stream: bool) -> AsyncIterator[pb.ProcessingRequest]:
-    yield pb.ProcessingRequest(request_headers=headers(
+    yield pb.ProcessingRequest(request_headers=http_headers(
         (":method", "POST"), (":path", "/v1/chat/completions"), ("x-request-id", "r1"),
         ("authorization", "Bearer omg-k")))
     yield pb.ProcessingRequest(request_body=pb.HttpBody(
         body=b'{"model":"m","stream":true,"messages":[]}', end_of_stream=True))
-    yield pb.ProcessingRequest(response_headers=headers(
-        (":status", "200"), ("content-type", "text/event-stream")))
-    yield pb.ProcessingRequest(response_body=pb.HttpBody(
+    # Response headers are SKIPped: the status rides on the first body message.
+    first = pb.ProcessingRequest(response_body=pb.HttpBody(
         body=USAGE_EVENT, end_of_stream=last_body_ends_stream))
+    first.attributes[FILTER_NAME].update({STATUS_ATTRIBUTE: 200})
+    yield first
 
 
 async def run(last_body_ends_stream: bool) -> usage_pb2.UsageRecord:
