@@ -105,14 +105,13 @@ class RequestContext:
 
     def served_prices(self, deployments: Mapping[str, Deployment]) -> tuple[Price, ...]:
         """The prices of the deployment that served the request (not only the one chosen)."""
-        decision = self.decision
-        if decision is None:
+        served = self.served_deployment()
+        if served is None:
             return ()
-        served = self.served_deployment_id
-        if served and served != decision.deployment.id:
-            found = deployments.get(served)
-            return found.prices if found is not None else ()
-        return decision.deployment.prices
+        if self.served_deployment_id and served.id != self.served_deployment_id:
+            found = deployments.get(self.served_deployment_id)  # not a candidate: a late config
+            return found.prices if found is not None else served.prices
+        return served.prices
 
     def price_usage(self, deployments: Mapping[str, Deployment]) -> int:
         """The request's cost in pico-USD at the price in force when it started."""

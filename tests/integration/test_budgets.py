@@ -11,13 +11,11 @@ import asyncio
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from cli.stack import Stack
 from omg_common.money import pico_to_usd
 from omg_common.settings import Settings
 from tests.conftest import free_port
+from tests.integration.alert_receivers import MailSink, WebhookReceiver
 from tests.integration.conftest import make_settings, wait_for
 from tests.integration.redis_server import RedisServer
 
@@ -42,51 +41,6 @@ pytestmark = pytest.mark.integration
 MESSAGES: Any = [{"role": "user", "content": "what does this cost"}]
 DEPLOYMENT = "mock-gpt-local"
 PICO_PER_TOKEN_PER_USD_PER_M = 10**6  # $1 per million tokens = 1e6 pico-USD per token
-
-
-class WebhookReceiver:
-    """A real HTTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def for_budget(self, budget_id: str) -> list[tuple[dict[str, str], bytes]]:
-        return [(headers, body) for headers, body in list(self.received)
-                if json.loads(body)["data"].get("budget_id") == budget_id]
-
-
-@dataclass
-class MailSink:
-    messages: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def about(self, budget_id: str) -> list[Any]:
-        return [m for m in self.messages if budget_id.encode() in m.content]
 
 
 @dataclass

@@ -7,15 +7,20 @@ the upstream: a 5xx storm, a 429 storm and a latency spike.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
 import pytest
+from aiosmtpd.controller import Controller
 
+from tests.conftest import free_port
+from tests.integration.alert_receivers import MailSink, WebhookReceiver, signature_ok
 from tests.integration.conftest import Gateway, running_gateway, wait_for
 from tests.integration.databases import database_url
 
@@ -26,15 +31,58 @@ MODEL = "mock-gpt"
 DEPLOYMENT = "mock-gpt-local"
 
 
+class Receivers:
+    """The platform's alert channels: a real webhook server and a real SMTP server."""
+
+    def __init__(self) -> None:
+        self.hook = WebhookReceiver()
+        self.mail = MailSink()
+        self.smtp = Controller(self.mail, hostname="127.0.0.1", port=free_port())
+        self.secret = ""
+
+    def subscribe(self, gw: Gateway) -> None:
+        with gw.admin() as admin:
+            hook = admin.post("/api/v1/alert-channels", json={
+                "name": "sre-hook", "kind": "webhook", "target": self.hook.url})
+            mail = admin.post("/api/v1/alert-channels", json={
+                "name": "sre-mail", "kind": "email", "target": "sre@gateway.test"})
+        assert hook.status_code == mail.status_code == 201, (hook.text, mail.text)
+        self.secret = hook.json()["secret"]
+
+    def events(self, incident_id: str) -> list[str]:
+        return [json.loads(body)["kind"] for _, body in self.hook.where("id", incident_id)]
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 async def sli_gateway(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Gateway]:
+) -> AsyncIterator[tuple[Gateway, Receivers]]:
     backend = request.param
     home = tmp_path_factory.mktemp(f"omg-sli-{backend}")
     url = database_url(request, backend, home, "omg_sli")
-    async with running_gateway(home, backend, url, sli_eval_seconds=EVAL_SECONDS) as gw:
-        yield gw
+    receivers = Receivers()
+    receivers.hook.start()
+    receivers.smtp.start()
+    try:
+        async with running_gateway(
+            home, backend, url, sli_eval_seconds=EVAL_SECONDS, alert_backoff_seconds=0.1,
+            smtp_host="127.0.0.1", smtp_port=receivers.smtp.port, smtp_from="omg@gateway.test",
+        ) as gw:
+            receivers.subscribe(gw)
+            yield gw, receivers
+    finally:
+        receivers.smtp.stop()
+        receivers.hook.stop()
+
+
+@pytest.fixture
+def gw(sli_gateway: tuple[Gateway, Receivers]) -> Gateway:
+    return sli_gateway[0]
+
+
+@pytest.fixture
+def alerts(sli_gateway: tuple[Gateway, Receivers]) -> Receivers:
+    return sli_gateway[1]
 
 
 def traffic(gw: Gateway, n: int, **mock: str) -> list[int]:
@@ -106,19 +154,32 @@ def storm_opens_then_recovery_resolves(
 
 
 def test_5xx_storm_opens_an_error_rate_incident_and_recovery_resolves_it(
-    sli_gateway: Gateway,
+    gw: Gateway, alerts: Receivers,
 ) -> None:
-    sli = create_sli(sli_gateway, kind="error_rate", threshold=0.5)
+    sli = create_sli(gw, kind="error_rate", threshold=0.5)
     try:
-        incident = storm_opens_then_recovery_resolves(
-            sli_gateway, sli, {"error_status": "500"}, 500)
+        incident = storm_opens_then_recovery_resolves(gw, sli, {"error_status": "500"}, 500)
         assert incident["peak"] == pytest.approx(1.0)
-        assert health(sli_gateway)["status"] == "healthy"
+        assert health(gw)["status"] == "healthy"
+        # Both transitions reach the platform's channels, signed, once each.
+        wait_for(lambda: len(alerts.events(incident["id"])) == 2, timeout=10)
+        assert alerts.events(incident["id"]) == ["incident.opened", "incident.resolved"]
+        for headers, body in alerts.hook.where("id", incident["id"]):
+            assert signature_ok(headers, body, alerts.secret)
+            assert json.loads(body)["data"]["deployment_name"] == DEPLOYMENT
+        mails = wait_for(lambda: len(alerts.mail.about(incident["id"])) == 2
+                         and alerts.mail.about(incident["id"]), timeout=10)
+        assert all(m.rcpt_tos == ["sre@gateway.test"] for m in mails)
+        assert b"incident opened on mock-gpt-local: error_rate" in mails[0].content
+        time.sleep(1.0)  # several evaluations later: still once each
+        assert alerts.events(incident["id"]) == ["incident.opened", "incident.resolved"]
+        assert len(alerts.mail.about(incident["id"])) == 2
     finally:
-        delete_sli(sli_gateway, sli["id"])
+        delete_sli(gw, sli["id"])
 
 
-def test_429_storm_opens_a_rate_limited_incident(sli_gateway: Gateway) -> None:
+def test_429_storm_opens_a_rate_limited_incident(gw: Gateway) -> None:
+    sli_gateway = gw
     sli = create_sli(sli_gateway, kind="rate_limited_rate", threshold=0.2)
     try:
         storm_opens_then_recovery_resolves(sli_gateway, sli, {"error_status": "429"}, 429)
@@ -126,9 +187,8 @@ def test_429_storm_opens_a_rate_limited_incident(sli_gateway: Gateway) -> None:
         delete_sli(sli_gateway, sli["id"])
 
 
-def test_latency_spike_opens_a_latency_incident_and_drains_while_open(
-    sli_gateway: Gateway,
-) -> None:
+def test_latency_spike_opens_a_latency_incident_and_drains_while_open(gw: Gateway) -> None:
+    sli_gateway = gw
     sli = create_sli(sli_gateway, kind="latency_p95_ms", threshold=150, drain=True)
     try:
         statuses = traffic(sli_gateway, 8, latency_ms="250")
@@ -148,7 +208,8 @@ def test_latency_spike_opens_a_latency_incident_and_drains_while_open(
         delete_sli(sli_gateway, sli["id"])
 
 
-def test_a_quiet_window_judges_nothing(sli_gateway: Gateway) -> None:
+def test_a_quiet_window_judges_nothing(gw: Gateway) -> None:
+    sli_gateway = gw
     sli = create_sli(sli_gateway, kind="error_rate", threshold=0.5, min_requests=50)
     try:
         traffic(sli_gateway, 10, error_status="500")
@@ -171,7 +232,8 @@ def omg(gw: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_cli_shows_health_slis_and_incident_history(sli_gateway: Gateway) -> None:
+def test_cli_shows_health_slis_and_incident_history(gw: Gateway) -> None:
+    sli_gateway = gw
     sli = create_sli(sli_gateway, kind="error_rate", threshold=0.5)
     try:
         storm_opens_then_recovery_resolves(sli_gateway, sli, {"error_status": "503"}, 503)

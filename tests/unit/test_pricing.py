@@ -100,7 +100,7 @@ def test_a_request_is_priced_by_the_deployment_that_served_it() -> None:
     chosen, fallback = _deployment("dep_a", 10), _deployment("dep_b", 30)
     ctx = RequestContext()
     ctx.principal = Principal("key_1", "ten_1", 0, frozenset())
-    ctx.decision = RouteDecision("m", chosen, False, False, None)
+    ctx.decision = RouteDecision("m", chosen, False, False, None, (chosen, fallback))
     ctx.usage = Usage(prompt_tokens=100, completion_tokens=0, total_tokens=100)
     deployments = {"dep_a": chosen, "dep_b": fallback}
     assert ctx.price_usage(deployments) == 1000
