@@ -391,7 +391,7 @@ def test_fail_over_route_retries_onto_the_next_priority() -> None:
     assert policy.retry_host_predicate[0].name == "envoy.retry_host_predicates.previous_hosts"
     assert route.route.timeout.seconds == 15
     assert list(route.request_headers_to_remove) == [ROUTING_HEADER]
-    assert config.virtual_hosts[0].include_attempt_count_in_response
+    assert not config.virtual_hosts[0].include_attempt_count_in_response  # an attribute now
 
 
 def test_model_settings_override_retry_conditions_and_count() -> None:
