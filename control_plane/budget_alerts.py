@@ -60,8 +60,13 @@ def budget_event(budget: models.Budget, start_ms: int, percent: int, limit_pico:
     )
 
 
+# budget id -> (scope, tenant id, limit minus spent in pico-USD), for the metrics.
+Remaining = dict[str, tuple[str, str, int]]
+
+
 async def due_events(
-    session: AsyncSession, tenant_ids: set[str] | None, now: datetime
+    session: AsyncSession, tenant_ids: set[str] | None, now: datetime,
+    remaining: Remaining | None = None,
 ) -> list[tuple[str, AlertEvent]]:
     statement = select(models.Budget)
     if tenant_ids is not None:
@@ -76,6 +81,8 @@ async def due_events(
         limit = budget.limit_pico if override is None else override.limit_pico
         spent = await spent_since(session, budget, start)
         refused = await refused_since(session, budget.id, start)
+        if remaining is not None:
+            remaining[budget.id] = (budget.scope, budget.tenant_id, limit - spent)
         for percent in crossed(limit, spent, budget.soft_thresholds or (), refused):
             events.append((budget.tenant_id, budget_event(budget, start, percent, limit, spent)))
     return await not_fired(session, events)
@@ -99,6 +106,7 @@ class BudgetAlertJob:
         self._sessions = sessions
         self._dispatcher = dispatcher
         self._touched: set[str] | None = None  # None: look at every tenant
+        self.remaining: Remaining = {}  # as of the last look at each budget
 
     def touch(self, tenant_ids: Iterable[str]) -> None:
         """Usage of these tenants was stored: look at their budgets on the next tick."""
@@ -113,8 +121,10 @@ class BudgetAlertJob:
         tenants, self._touched = self._touched, set()
         if tenants is not None and not tenants:
             return 0
+        remaining: Remaining = {} if tenants is None else dict(self.remaining)
         async with self._sessions() as session:
-            events = await due_events(session, tenants, datetime.now(UTC))
+            events = await due_events(session, tenants, datetime.now(UTC), remaining)
+        self.remaining = remaining
         fired = 0
         for tenant_id, event in events:
             fired += await self._dispatcher.notify(tenant_id, event)

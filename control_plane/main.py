@@ -93,6 +93,7 @@ async def serve(settings: Settings) -> None:
 
     dispatcher = alert_dispatcher(settings, sessions, cipher)
     alerts = BudgetAlertJob(sessions, dispatcher)
+    metrics.watch_budgets(lambda: alerts.remaining)
     hub.add_listener(lambda _state: alerts.touch_all())
     server = grpc_server(settings, hub, sessions, ads, metrics, alerts)
     await server.start()

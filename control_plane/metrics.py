@@ -8,7 +8,7 @@ of deployments, never secrets or tenant data (see docs/observability.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -32,6 +32,9 @@ class ControlPlaneMetrics:
         self.usage_batches.inc()
         self.usage_records.labels("inserted").inc(inserted)
         self.usage_records.labels("duplicate").inc(received - inserted)
+
+    def watch_budgets(self, remaining: Callable[[], Mapping[str, tuple[str, str, int]]]) -> None:
+        self.registry.register(BudgetsRemaining(remaining))
 
     def watch_config(self, version: Callable[[], str], nodes: Callable[[], dict[str, Any]]) -> None:
         self.registry.register(ConfigDistribution(version, nodes))
@@ -58,3 +61,18 @@ class ConfigDistribution(Collector):
             count = sum(1 for state in status.types.values() if state.last_error)
             rejected.add_metric((node,), count)
         yield rejected
+
+
+class BudgetsRemaining(Collector):
+    """What is left of each budget in its current period, as of the budget alert job's last
+    look at it (it looks whenever the budget's tenant has new usage)."""
+
+    def __init__(self, remaining: Callable[[], Mapping[str, tuple[str, str, int]]]) -> None:
+        self._remaining = remaining
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily("omg_budget_remaining_usd", "Budget left in the current "
+                                   "period, in US dollars.", labels=("budget", "scope", "tenant"))
+        for budget_id, (scope, tenant_id, pico) in self._remaining().items():
+            family.add_metric((budget_id, scope, tenant_id), pico / 10**12)
+        yield family

@@ -33,6 +33,7 @@ TOKEN_TYPES = (("input", "prompt_tokens"), ("output", "completion_tokens"),
                ("cached_input", "cached_tokens"), ("reasoning", "reasoning_tokens"))
 RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "rate_limiter_unavailable"})
 MODEL_LABELS = ("provider", "deployment", "model")
+PICO_PER_USD = 10**12
 
 
 def status_class(status: int) -> str:
@@ -71,9 +72,6 @@ class GatewayMetrics:
         self.rate_limited = Counter(
             "omg_rate_limit_rejections", "Requests refused with 429 by the gateway's limits.",
             ("model", "reason", *extra), registry=registry)
-        self.budget_remaining = Gauge(
-            "omg_budget_remaining_usd", "Budget left in the current period, in US dollars.",
-            ("budget", "scope"), multiprocess_mode="mostrecent", registry=registry)
         self.guardrail_actions = Counter(
             "omg_guardrail_actions", "Guardrail decisions (e.g. block, redact, flag).",
             ("guardrail", "stage", "action"), registry=registry)
@@ -142,8 +140,9 @@ class PendingHistogram:
 class _Series:
     """The pending samples of one (provider, deployment, model, status, error[, tenant])."""
 
-    __slots__ = ("duration", "overhead", "rate_limited", "requests", "requests_child", "tokens",
-                 "tpot", "ttft")
+    __slots__ = ("cost_child", "cost_pico", "duration", "fallbacks", "fallbacks_child",
+                 "overhead", "rate_limited", "requests", "requests_child", "retries",
+                 "retries_child", "tokens", "tpot", "ttft")
 
     def __init__(self, metrics: GatewayMetrics, key: tuple[str, ...]) -> None:
         provider, deployment, model, status, error = key[:5]
@@ -158,12 +157,21 @@ class _Series:
             (field, PendingHistogram(metrics.token_usage.labels(*base, kind)))
             for kind, field in TOKEN_TYPES
         )
+        self.cost_pico = 0
+        self.cost_child = metrics.cost.labels(*base)
+        self.retries = self.fallbacks = 0
+        self.retries_child = metrics.retries.labels(provider, deployment, model)
+        self.fallbacks_child = metrics.fallbacks.labels(provider, deployment, model)
         self.rate_limited: Any = None
         if error in RATE_LIMIT_CODES:
             self.rate_limited = metrics.rate_limited.labels(model, error, *key[5:])
 
     def add(self, record: usage_pb2.UsageRecord, overhead_seconds: float) -> None:
         self.requests += 1
+        self.cost_pico += record.cost_pico
+        if record.attempts > 1:  # fail-over: retried, and (when it succeeded) a fallback served
+            self.retries += record.attempts - 1
+            self.fallbacks += record.status < 400
         self.duration.add(record.latency_ms / 1000.0)
         self.overhead.add(overhead_seconds)
         if record.total_tokens:
@@ -181,6 +189,13 @@ class _Series:
         if not self.requests:
             return
         self.requests_child.inc(self.requests)
+        if self.cost_pico:
+            self.cost_child.inc(self.cost_pico / PICO_PER_USD)
+            self.cost_pico = 0
+        if self.retries:
+            self.retries_child.inc(self.retries)
+            self.fallbacks_child.inc(self.fallbacks)
+            self.retries = self.fallbacks = 0
         if self.rate_limited is not None:
             self.rate_limited.inc(self.requests)
         self.requests = 0

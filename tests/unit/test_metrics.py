@@ -148,3 +148,34 @@ def test_a_dead_workers_backlog_is_forgotten(tmp_path: Path) -> None:
     text = generate_latest(exposition_registry(own, shared)).decode()
     assert "omg_usage_backlog_records 5.0" not in text
     assert "omg_requests_total{" in text  # counters of dead workers still count
+
+
+def test_cost_retries_and_fallbacks_come_from_the_record() -> None:
+    registry = CollectorRegistry()
+    metrics = GatewayMetrics(registry)
+    failed_over = usage_pb2.UsageRecord(
+        request_id="r3", tenant_id="t1", provider="anthropic", deployment_id="d2", model="m",
+        status=200, latency_ms=5.0, attempts=2, cost_pico=1_500_000_000_000)
+    metrics.observe(failed_over, 0.0)
+    metrics.observe(usage_pb2.UsageRecord(  # every attempt failed: retried, no fallback
+        request_id="r4", provider="anthropic", deployment_id="d2", model="m", status=503,
+        attempts=3), 0.0)
+    metrics.flush()
+    model = {"provider": "anthropic", "deployment": "d2", "model": "m"}
+    assert sample(registry, "omg_cost_usd_total", **model) == 1.5
+    assert sample(registry, "omg_upstream_retries_total", **model) == 3
+    assert sample(registry, "omg_fallbacks_total", **model) == 1
+    metrics.flush()  # nothing new: nothing added twice
+    assert sample(registry, "omg_upstream_retries_total", **model) == 3
+
+
+def test_budget_remaining_is_read_from_the_alert_jobs_last_look() -> None:
+    from control_plane.metrics import ControlPlaneMetrics
+
+    remaining = {"bud_1": ("key", "ten_1", 2_500_000_000_000)}
+    metrics = ControlPlaneMetrics()
+    metrics.watch_budgets(lambda: remaining)
+    labels = {"budget": "bud_1", "scope": "key", "tenant": "ten_1"}
+    assert metrics.registry.get_sample_value("omg_budget_remaining_usd", labels) == 2.5
+    remaining["bud_1"] = ("key", "ten_1", -1_000_000_000_000)  # overshoot shows as negative
+    assert metrics.registry.get_sample_value("omg_budget_remaining_usd", labels) == -1.0
