@@ -287,6 +287,11 @@ def test_a_soft_threshold_alerts_once_per_period_by_signed_webhook_and_email(
     assert sorted(a["kind"] for a in fired) == ["budget.exhausted", "budget.threshold"]
     for alert in fired:  # one successful attempt on each of the two channels
         assert sorted((d["attempt"], d["ok"]) for d in alert["deliveries"]) == [(1, True)] * 2
+    # What is left shows on the control plane's /metrics, as the alert job last saw it.
+    scrape = httpx.get(f"{stack.settings.admin_url}/metrics", timeout=10).text
+    [line] = [x for x in scrape.splitlines()
+              if x.startswith("omg_budget_remaining_usd{") and made["id"] in x]
+    assert 'scope="key"' in line and 0 <= float(line.rsplit(" ", 1)[1]) < cost * 1.5 / 10**12
 
 
 def test_an_override_raises_the_limit_until_it_expires_and_is_audited(
