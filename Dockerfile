@@ -5,7 +5,7 @@ FROM python:3.11.10-slim
 WORKDIR /app
 COPY . .
 # Editable: `omg envoy`/`omg up` read envoy/bootstrap.yaml from the source tree.
-RUN pip install --no-cache-dir -e . \
+RUN pip install --no-cache-dir -e . && scripts/repair-otel-protos python \
     && useradd --uid 10001 --create-home omg && mkdir -p /data && chown omg /data
 USER 10001
 ENV OMG_HOME=/data OMG_HOST=0.0.0.0

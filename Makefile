@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	scripts/repair-otel-protos $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
