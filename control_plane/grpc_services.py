@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_plane.config_hub import ConfigHub
 from control_plane.metrics import ControlPlaneMetrics
-from control_plane.usage_store import store_usage
+from control_plane.usage_store import store_failed_attempts, store_usage
 from protos import config_pb2, config_pb2_grpc, usage_pb2, usage_pb2_grpc
 
 log = logging.getLogger("omg.control_plane.grpc")
@@ -44,6 +44,7 @@ class UsageService(usage_pb2_grpc.UsageServiceServicer):
     ) -> usage_pb2.UsageAck:
         async with self._sessions() as session:
             inserted = await store_usage(session, request.records)
+            await store_failed_attempts(session, request.failed_attempts)
         self._metrics.count_usage(len(request.records), inserted)
         if inserted and self._on_stored is not None:
             self._on_stored({r.tenant_id for r in request.records})

@@ -218,6 +218,22 @@ class UsageRecord(SQLModel, table=True):
         sa.String(), nullable=False, server_default=""))  # the budget that said 429
 
 
+class FailedAttempt(SQLModel, table=True):
+    """A fail-over attempt that failed, though another deployment may have answered the
+    request (the usage record names only that one): SLIs count it against its deployment."""
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (sa.Index("ix_failed_attempt_created_at", "created_at"),)
+
+    request_id: str = Field(primary_key=True)
+    deployment_id: str = Field(primary_key=True, index=True)
+    created_at: datetime = Field(sa_column=_ts())
+    provider: str = ""
+    model: str = ""
+    status: int = 0  # 0: no answer (reset, timeout, refused)
+    latency_ms: float = 0.0
+
+
 class ConfigRevision(SQLModel, table=True):
     """One row, bumped by every config write: replicas poll it instead of every table."""
 

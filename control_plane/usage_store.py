@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from control_plane.config_state import PREVIOUS_SUFFIX
-from control_plane.models import ApiKey, UsageRecord
+from control_plane.models import ApiKey, FailedAttempt, UsageRecord
 from protos import usage_pb2
 
 _COPIED = (
@@ -35,10 +35,33 @@ def record_row(record: usage_pb2.UsageRecord) -> dict[str, Any]:
     return row
 
 
-def _insert_ignoring_duplicates(dialect: str) -> Any:
-    table = UsageRecord.__table__  # type: ignore[attr-defined]
+def _insert_ignoring_duplicates(dialect: str, table: Any = None,
+                                keys: tuple[str, ...] = ("request_id",)) -> Any:
+    table = UsageRecord.__table__ if table is None else table  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def failed_attempt_row(attempt: usage_pb2.FailedAttempt) -> dict[str, Any]:
+    return {
+        "request_id": attempt.request_id, "deployment_id": attempt.deployment_id,
+        "created_at": datetime.fromtimestamp(attempt.created_at_ms / 1000, UTC),
+        "provider": attempt.provider, "model": attempt.model, "status": attempt.status,
+        "latency_ms": attempt.latency_ms,
+    }
+
+
+async def store_failed_attempts(
+    session: AsyncSession, attempts: Sequence[usage_pb2.FailedAttempt]
+) -> None:
+    """Idempotent by (request id, deployment): a redelivered batch adds nothing."""
+    rows = [failed_attempt_row(a) for a in attempts if a.request_id and a.deployment_id]
+    if rows:
+        table = FailedAttempt.__table__  # type: ignore[attr-defined]
+        statement = _insert_ignoring_duplicates(session.bind.dialect.name, table,
+                                                ("request_id", "deployment_id"))
+        await session.execute(statement, rows)
+        await session.commit()
 
 
 async def store_usage(session: AsyncSession, records: Sequence[usage_pb2.UsageRecord]) -> int:

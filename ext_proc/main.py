@@ -76,7 +76,8 @@ async def serve(settings: Settings) -> None:
     telemetry = Telemetry(settings)
     budgets = make_budget_guard(settings)
     processor = ExternalProcessor(holder, shipper.submit, random.Random(), limiter,
-                                  telemetry.observe, telemetry.attempt_tracer, budgets)
+                                  telemetry.observe, telemetry.attempt_tracer, budgets,
+                                  shipper.submit_failed_attempt)
     external_processor_pb2_grpc.add_ExternalProcessorServicer_to_server(processor, server)
     server.add_insecure_port(f"{settings.bind_host}:{settings.ext_proc_port}")
     await server.start()

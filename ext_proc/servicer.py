@@ -31,7 +31,7 @@ from ext_proc.messages import (
 from ext_proc.pricing import estimate_pico, estimate_usage
 from ext_proc.ratelimit import estimate_tokens, settle_delta
 from ext_proc.snapshot import SnapshotHolder
-from ext_proc.upstream import AttemptTracer, process_attempt
+from ext_proc.upstream import AttemptState, AttemptTracer, failed_attempt, process_attempt
 from ext_proc.usage import JsonUsageTap, SseUsageTap
 from omg_common.keys import hash_secret
 from omg_common.routing_names import ENDPOINT_HEADER
@@ -43,6 +43,7 @@ _CONTINUE_REQUEST_HEADERS = pb.ProcessingResponse(request_headers=pb.HeadersResp
 _CONTINUE_RESPONSE_BODY = pb.ProcessingResponse(response_body=pb.BodyResponse())
 
 UsageSink = Callable[[usage_pb2.UsageRecord], None]
+FailedAttemptSink = Callable[[usage_pb2.FailedAttempt], None]
 # Called once per finished request with its record and the seconds spent in ext_proc.
 RequestObserver = Callable[[usage_pb2.UsageRecord, float], None]
 PHASE_METADATA = ("x-omg-phase", "upstream")  # set on the upstream-level filter's gRPC calls
@@ -78,6 +79,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self, holder: SnapshotHolder, sink: UsageSink, rng: random.Random,
         limiter: RateLimiter | None = None, observe: RequestObserver | None = None,
         attempt_tracer: AttemptTracer | None = None, budgets: BudgetGuard | None = None,
+        failed_attempt_sink: FailedAttemptSink | None = None,
     ) -> None:
         self._holder = holder
         self._sink = sink
@@ -85,15 +87,25 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         self._limiter = limiter or RateLimiter(MemoryCounters())
         self._observe = observe or (lambda record, overhead: None)
         self._attempt_tracer = attempt_tracer
+        self._failed_attempt_sink = failed_attempt_sink
         self._budgets = budgets or BudgetGuard(MemoryBudgetStore())
+
+    def _attempt_ended(self, state: AttemptState) -> None:
+        """Every upstream attempt: traced (OTLP, when on); a failed fail-over attempt is
+        recorded, since the usage record only names the deployment that answered last."""
+        if self._attempt_tracer is not None:
+            self._attempt_tracer(state)
+        if self._failed_attempt_sink is not None:
+            record = failed_attempt(state)
+            if record is not None:
+                self._failed_attempt_sink(record)
 
     async def Process(
         self, request_iterator: AsyncIterator[pb.ProcessingRequest], context: Any
     ) -> AsyncIterator[pb.ProcessingResponse]:
         snap = self._holder.current
         if is_upstream_phase(context):
-            async for response in process_attempt(request_iterator, snap,
-                                                  self._attempt_tracer):
+            async for response in process_attempt(request_iterator, snap, self._attempt_ended):
                 yield response
             return
         ctx = RequestContext()

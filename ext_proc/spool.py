@@ -26,9 +26,13 @@ class UsageSpool:
         )
         self.records = self.record_count()  # kept up to date by add/remove (a metric reads it)
 
-    def add(self, records: list[usage_pb2.UsageRecord]) -> None:
-        if records:
-            payload = usage_pb2.UsageBatch(records=records).SerializeToString()
+    def add(
+        self, records: list[usage_pb2.UsageRecord],
+        failed_attempts: list[usage_pb2.FailedAttempt] | None = None,
+    ) -> None:
+        if records or failed_attempts:
+            batch = usage_pb2.UsageBatch(records=records, failed_attempts=failed_attempts or ())
+            payload = batch.SerializeToString()
             self._db.execute("INSERT INTO batches (payload) VALUES (?)", (payload,))
             self.records += len(records)
 

@@ -22,6 +22,7 @@ from ext_proc.snapshot import Deployment, RuntimeSnapshot
 from ext_proc.translators.base import ResponseTranslator, TranslationError, UpstreamRequest
 from ext_proc.translators.registry import translator_for
 from omg_common.routing_names import ENDPOINT_HEADER
+from protos import usage_pb2
 
 log = logging.getLogger("omg.ext_proc.upstream")
 
@@ -136,10 +137,11 @@ _PASSTHROUGH_REPLY = pb.ProcessingResponse(
 def response_headers_response(state: AttemptState, http: pb.HttpHeaders) -> pb.ProcessingResponse:
     deployment = state.deployment
     assert deployment is not None
-    if not deployment.translated:
-        return _PASSTHROUGH_REPLY
     headers = header_values(http)
     status = int(headers.get(":status", "0") or 0)
+    if not deployment.translated:
+        state.upstream_status = status
+        return _PASSTHROUGH_REPLY
     translator = translator_for(deployment.provider)
     response = translator.response(state.endpoint, status, state.stream, state.model)
     state.response = response
@@ -174,6 +176,22 @@ def response_body_response(state: AttemptState, body: pb.HttpBody) -> pb.Process
 
 # Told about each finished attempt (e.g. to export it as a span); None: nobody listens.
 AttemptTracer = Callable[[AttemptState], None]
+
+
+def is_failed_status(status: int) -> bool:
+    """What fail-over retries on by default: no answer (0), 429, or a server error."""
+    return status == 0 or status == 429 or status >= 500
+
+
+def failed_attempt(state: AttemptState) -> usage_pb2.FailedAttempt | None:
+    """The record of a fail-over attempt that failed (Envoy may have retried elsewhere)."""
+    deployment = state.deployment
+    if not state.failover or deployment is None or not is_failed_status(state.upstream_status):
+        return None
+    return usage_pb2.FailedAttempt(
+        request_id=state.request_id, created_at_ms=state.started_ns // 1_000_000,
+        deployment_id=deployment.id, provider=deployment.provider, model=deployment.model,
+        status=state.upstream_status, latency_ms=(time.time_ns() - state.started_ns) / 1e6)
 
 
 async def process_attempt(

@@ -23,6 +23,7 @@ class UsageShipper:
         self._spool = spool
         self._stub = usage_pb2_grpc.UsageServiceStub(channel)
         self._pending: list[usage_pb2.UsageRecord] = []
+        self._pending_attempts: list[usage_pb2.FailedAttempt] = []
         self._wake = asyncio.Event()
         self._backoff = 0.0
 
@@ -31,6 +32,10 @@ class UsageShipper:
         self._pending.append(record)
         if len(self._pending) >= BATCH_SIZE:
             self._wake.set()
+
+    def submit_failed_attempt(self, attempt: usage_pb2.FailedAttempt) -> None:
+        """Hot path: O(1), no I/O; travels with the next batch of usage records."""
+        self._pending_attempts.append(attempt)
 
     @property
     def backlog(self) -> int:
@@ -51,17 +56,20 @@ class UsageShipper:
         while await self._send_oldest(oldest):
             oldest = await asyncio.to_thread(self._spool.oldest)
 
-    def _take_pending(self) -> list[usage_pb2.UsageRecord]:
+    def _take_pending(
+        self,
+    ) -> tuple[list[usage_pb2.UsageRecord], list[usage_pb2.FailedAttempt]]:
         """On the event loop (submit appends there too): at most one batch."""
         records, self._pending = self._pending[:BATCH_SIZE], self._pending[BATCH_SIZE:]
-        return records
+        attempts, self._pending_attempts = self._pending_attempts, []
+        return records, attempts
 
     async def _persist_and_peek(self) -> tuple[int, usage_pb2.UsageBatch] | None:
         """Spool what is pending and return the oldest batch, in one worker-thread hop."""
-        records = self._take_pending()
+        records, attempts = self._take_pending()
 
         def work() -> tuple[int, usage_pb2.UsageBatch] | None:
-            self._spool.add(records)
+            self._spool.add(records, attempts)
             return self._spool.oldest()
 
         return await asyncio.to_thread(work)

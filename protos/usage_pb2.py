@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/usage.proto\x12\x06omg.v1\"\xbb\x03\n\x0bUsageRecord\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\napi_key_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x15\n\rdeployment_id\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\x05\x12\x15\n\rprompt_tokens\x18\t \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\n \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x0b \x01(\x03\x12\x12\n\nlatency_ms\x18\x0c \x01(\x01\x12\x0f\n\x07ttft_ms\x18\r \x01(\x01\x12\x0e\n\x06stream\x18\x0e \x01(\x08\x12\x10\n\x08\x65ndpoint\x18\x0f \x01(\t\x12\x12\n\nerror_type\x18\x10 \x01(\t\x12\x15\n\rcached_tokens\x18\x11 \x01(\x03\x12\x18\n\x10reasoning_tokens\x18\x12 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x13 \x01(\x05\x12\x11\n\tcost_pico\x18\x14 \x01(\x03\x12\x19\n\x11refused_by_budget\x18\x15 \x01(\t\"2\n\nUsageBatch\x12$\n\x07records\x18\x01 \x03(\x0b\x32\x13.omg.v1.UsageRecord\"0\n\x08UsageAck\x12\x10\n\x08inserted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x32>\n\x0cUsageService\x12.\n\x06Report\x12\x12.omg.v1.UsageBatch\x1a\x10.omg.v1.UsageAckb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12protos/usage.proto\x12\x06omg.v1\"\xbb\x03\n\x0bUsageRecord\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\napi_key_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x15\n\rdeployment_id\x18\x06 \x01(\t\x12\x10\n\x08provider\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\x05\x12\x15\n\rprompt_tokens\x18\t \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\n \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x0b \x01(\x03\x12\x12\n\nlatency_ms\x18\x0c \x01(\x01\x12\x0f\n\x07ttft_ms\x18\r \x01(\x01\x12\x0e\n\x06stream\x18\x0e \x01(\x08\x12\x10\n\x08\x65ndpoint\x18\x0f \x01(\t\x12\x12\n\nerror_type\x18\x10 \x01(\t\x12\x15\n\rcached_tokens\x18\x11 \x01(\x03\x12\x18\n\x10reasoning_tokens\x18\x12 \x01(\x03\x12\x10\n\x08\x61ttempts\x18\x13 \x01(\x05\x12\x11\n\tcost_pico\x18\x14 \x01(\x03\x12\x19\n\x11refused_by_budget\x18\x15 \x01(\t\"\x96\x01\n\rFailedAttempt\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x02 \x01(\x03\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\x05\x12\x12\n\nlatency_ms\x18\x07 \x01(\x01\"b\n\nUsageBatch\x12$\n\x07records\x18\x01 \x03(\x0b\x32\x13.omg.v1.UsageRecord\x12.\n\x0f\x66\x61iled_attempts\x18\x02 \x03(\x0b\x32\x15.omg.v1.FailedAttempt\"0\n\x08UsageAck\x12\x10\n\x08inserted\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\x32>\n\x0cUsageService\x12.\n\x06Report\x12\x12.omg.v1.UsageBatch\x1a\x10.omg.v1.UsageAckb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_USAGERECORD']._serialized_start=31
   _globals['_USAGERECORD']._serialized_end=474
-  _globals['_USAGEBATCH']._serialized_start=476
-  _globals['_USAGEBATCH']._serialized_end=526
-  _globals['_USAGEACK']._serialized_start=528
-  _globals['_USAGEACK']._serialized_end=576
-  _globals['_USAGESERVICE']._serialized_start=578
-  _globals['_USAGESERVICE']._serialized_end=640
+  _globals['_FAILEDATTEMPT']._serialized_start=477
+  _globals['_FAILEDATTEMPT']._serialized_end=627
+  _globals['_USAGEBATCH']._serialized_start=629
+  _globals['_USAGEBATCH']._serialized_end=727
+  _globals['_USAGEACK']._serialized_start=729
+  _globals['_USAGEACK']._serialized_end=777
+  _globals['_USAGESERVICE']._serialized_start=779
+  _globals['_USAGESERVICE']._serialized_end=841
 # @@protoc_insertion_point(module_scope)

@@ -52,11 +52,31 @@ class UsageRecord(_message.Message):
     refused_by_budget: str
     def __init__(self, request_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., tenant_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment_id: _Optional[str] = ..., provider: _Optional[str] = ..., status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., latency_ms: _Optional[float] = ..., ttft_ms: _Optional[float] = ..., stream: _Optional[bool] = ..., endpoint: _Optional[str] = ..., error_type: _Optional[str] = ..., cached_tokens: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., attempts: _Optional[int] = ..., cost_pico: _Optional[int] = ..., refused_by_budget: _Optional[str] = ...) -> None: ...
 
+class FailedAttempt(_message.Message):
+    __slots__ = ("request_id", "created_at_ms", "deployment_id", "provider", "model", "status", "latency_ms")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    created_at_ms: int
+    deployment_id: str
+    provider: str
+    model: str
+    status: int
+    latency_ms: float
+    def __init__(self, request_id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., deployment_id: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., status: _Optional[int] = ..., latency_ms: _Optional[float] = ...) -> None: ...
+
 class UsageBatch(_message.Message):
-    __slots__ = ("records",)
+    __slots__ = ("records", "failed_attempts")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[UsageRecord]
-    def __init__(self, records: _Optional[_Iterable[_Union[UsageRecord, _Mapping]]] = ...) -> None: ...
+    failed_attempts: _containers.RepeatedCompositeFieldContainer[FailedAttempt]
+    def __init__(self, records: _Optional[_Iterable[_Union[UsageRecord, _Mapping]]] = ..., failed_attempts: _Optional[_Iterable[_Union[FailedAttempt, _Mapping]]] = ...) -> None: ...
 
 class UsageAck(_message.Message):
     __slots__ = ("inserted", "duplicates")

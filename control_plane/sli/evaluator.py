@@ -67,22 +67,36 @@ def windowed(
 async def load_samples(
     session: AsyncSession, deployment_ids: Sequence[str], since: datetime
 ) -> dict[str, list[tuple[datetime, Sample]]]:
-    """Usage records answered by (or on behalf of) each deployment since `since`.
+    """What each deployment did since `since`: the usage records it answered, plus the
+    fail-over attempts that failed on it while another deployment answered the client.
 
     Records the gateway itself refused (rate limits, budgets: they carry an `error_type`)
-    say nothing about the deployment and are left out.
+    say nothing about the deployment and are left out. A failed attempt that was also the
+    last one is already its request's usage record, so it counts once.
     """
     table = models.UsageRecord
     result = await session.execute(
-        select(table.deployment_id, table.created_at, table.status, table.latency_ms,
-               table.ttft_ms)
+        select(table.request_id, table.deployment_id, table.created_at, table.status,
+               table.latency_ms, table.ttft_ms)
         .where(col(table.deployment_id).in_(deployment_ids))
         .where(col(table.created_at) >= since)
         .where(table.error_type == "")
     )
     samples: dict[str, list[tuple[datetime, Sample]]] = defaultdict(list)
-    for dep_id, at, status, latency, ttft in result.all():
+    answered: set[tuple[str, str]] = set()
+    for request_id, dep_id, at, status, latency, ttft in result.all():
+        answered.add((request_id, dep_id))
         samples[dep_id].append((at, Sample(status, latency, ttft)))
+    attempts = models.FailedAttempt
+    failed = await session.execute(
+        select(attempts.request_id, attempts.deployment_id, attempts.created_at,
+               attempts.status, attempts.latency_ms)
+        .where(col(attempts.deployment_id).in_(deployment_ids))
+        .where(col(attempts.created_at) >= since)
+    )
+    for request_id, dep_id, at, status, latency in failed.all():
+        if (request_id, dep_id) not in answered:
+            samples[dep_id].append((at, Sample(status, latency)))
     return samples
 
 

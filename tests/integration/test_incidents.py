@@ -23,6 +23,8 @@ from tests.conftest import free_port
 from tests.integration.alert_receivers import MailSink, WebhookReceiver, signature_ok
 from tests.integration.conftest import Gateway, running_gateway, wait_for
 from tests.integration.databases import database_url
+from tests.integration.test_failover import deploy
+from tests.integration.upstreams import mock
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -101,8 +103,8 @@ def traffic(gw: Gateway, n: int, **mock: str) -> list[int]:
 
 
 def create_sli(gw: Gateway, **fields: Any) -> dict[str, Any]:
-    body = {"deployment": DEPLOYMENT, "window_s": 2, "min_requests": 5, "breach_windows": 2,
-            "recover_windows": 2, **fields}
+    body: dict[str, Any] = {"deployment": DEPLOYMENT, "window_s": 2, "min_requests": 5,
+                            "breach_windows": 2, "recover_windows": 2, **fields}
     with gw.admin() as admin:
         response = admin.post("/api/v1/slis", json=body)
     assert response.status_code == 201, response.text
@@ -248,3 +250,37 @@ def test_cli_shows_health_slis_and_incident_history(gw: Gateway) -> None:
         assert slis.returncode == 0 and sli["id"] in slis.stdout
     finally:
         delete_sli(sli_gateway, sli["id"])
+
+
+def test_failures_hidden_by_fail_over_still_open_an_incident_on_their_deployment(
+    gw: Gateway,
+) -> None:
+    """Every client request succeeds on the fallback; the primary's 500s still count."""
+    with mock(error_status="500") as failing:
+        primary_id, fallback_id = deploy(gw, "sli-fo", [
+            # Outlier detection would eject the primary after 5 straight 500s and take it out
+            # of traffic (and of its SLI's window); here it stays in.
+            {"base_url": f"{failing}/v1", "priority": 0,
+             "options": {"outlier_consecutive_5xx": "1000"}},
+            {"base_url": f"http://127.0.0.1:{gw.settings.mock_port}/v1", "priority": 1}])
+        sli = create_sli(gw, deployment=primary_id, kind="error_rate", threshold=0.5)
+        try:
+            client = gw.client()
+            for _ in range(10):
+                raw = client.chat.completions.with_raw_response.create(
+                    model="sli-fo", messages=[{"role": "user", "content": "hi"}])
+                assert raw.http_response.status_code == 200
+            [record] = wait_for(lambda: gw.usage(raw.headers["x-request-id"]))
+            assert (record["deployment_id"], record["attempts"]) == (fallback_id, 2)
+            opened = wait_for(lambda: incidents_of(gw, primary_id), timeout=15)
+            assert opened[0]["kind"] == "error_rate" and opened[0]["value"] == 1.0
+            assert incidents_of(gw, fallback_id) == []
+        finally:
+            delete_sli(gw, sli["id"])
+
+
+def incidents_of(gw: Gateway, deployment_id: str) -> list[dict[str, Any]]:
+    with gw.admin() as admin:
+        response = admin.get("/api/v1/incidents", params={"deployment": deployment_id})
+    response.raise_for_status()
+    return list(response.json()["data"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from pathlib import Path
 
 import orjson
 import pytest
@@ -17,6 +18,7 @@ from ext_proc.messages import ResponseFacts
 from ext_proc.upstream import (
     AttemptState,
     deployment_for,
+    failed_attempt,
     passthrough_path,
     passthrough_request_response,
     response_headers_response,
@@ -180,3 +182,32 @@ def test_passthrough_attempt_replies_skip_the_body_and_add_nothing() -> None:
     reply = response_headers_response(state, pb.HttpHeaders())
     assert not reply.response_headers.response.header_mutation.set_headers
     assert reply.mode_override.response_body_mode == reply.mode_override.NONE
+
+
+def test_only_failed_fail_over_attempts_are_recorded() -> None:
+    state, _ = attempt_on("d1")
+    state.request_id = "req-1"
+    for status, recorded in ((500, True), (503, True), (429, True), (0, True), (200, False),
+                             (400, False)):
+        state.upstream_status = status
+        record = failed_attempt(state)
+        assert (record is not None) is recorded, status
+        if record is not None:
+            assert (record.request_id, record.deployment_id, record.status) == \
+                ("req-1", "d1", status)
+    state.failover, state.upstream_status = False, 500  # a lone deployment: its usage record
+    assert failed_attempt(state) is None
+
+
+def test_the_spool_carries_failed_attempts_with_the_records(tmp_path: Path) -> None:
+    from ext_proc.spool import UsageSpool
+    from protos import usage_pb2
+
+    spool = UsageSpool(tmp_path / "spool.db")
+    attempt = usage_pb2.FailedAttempt(request_id="r", deployment_id="d1", status=500)
+    spool.add([], [attempt])
+    seq, batch = spool.oldest()  # type: ignore[misc]
+    assert list(batch.failed_attempts) == [attempt] and spool.records == 0
+    spool.remove(seq, len(batch.records))
+    assert spool.oldest() is None
+    spool.close()
