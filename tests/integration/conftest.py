@@ -92,6 +92,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, every: float =
         time.sleep(every)
 
 
+def wait_until_known(client: openai.OpenAI, timeout: float = 5.0) -> None:
+    """Until ext_proc knows the client's new key (/v1/models is never rate limited)."""
+
+    def known() -> bool:
+        try:
+            return bool(client.models.list().data)
+        except openai.AuthenticationError:
+            return False
+
+    wait_for(known, timeout=timeout)
+
+
 @asynccontextmanager
 async def running_gateway(
     home: Path, backend: str, database_url: str, **overrides: Any

@@ -34,7 +34,7 @@ from omg_common.money import pico_to_usd
 from omg_common.settings import Settings
 from tests.conftest import free_port
 from tests.integration.alert_receivers import MailSink, WebhookReceiver
-from tests.integration.conftest import make_settings, wait_for
+from tests.integration.conftest import make_settings, wait_for, wait_until_known
 from tests.integration.redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
@@ -114,14 +114,7 @@ def new_key(
 ) -> tuple[dict[str, Any], openai.OpenAI]:
     key = stack.ok("POST", f"/api/v1/tenants/{tenant}/keys", json={"name": "budget", **fields})
     client = stack.client(key["secret"])
-
-    def known() -> bool:
-        try:
-            return bool(client.models.list().data)
-        except openai.AuthenticationError:
-            return False
-
-    wait_for(known, timeout=5)
+    wait_until_known(client)
     return key, client
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.integration.conftest import Gateway, wait_for
+from tests.integration.conftest import Gateway, wait_for, wait_until_known
 from tests.integration.redis_server import wait_for_fresh_window
 
 pytestmark = pytest.mark.integration
@@ -29,14 +29,7 @@ def live_key(gateway: Gateway, tenant: str = "demo", **fields: Any) -> openai.Op
     key = admin_ok(gateway, "POST", f"/api/v1/tenants/{tenant}/keys",
                    json={"name": "rl", **fields})
     client = gateway.client(key["secret"])
-
-    def known() -> bool:
-        try:
-            return bool(client.models.list().data)
-        except openai.AuthenticationError:
-            return False
-
-    wait_for(known, timeout=5)
+    wait_until_known(client)
     return client
 
 
