@@ -16,7 +16,7 @@ incidents_app = typer.Typer(help="Incidents: SLI breaches per deployment, open a
 slis_app = typer.Typer(help="SLI objectives per deployment (latency, TTFT, error and 429 rates).",
                        no_args_is_help=True)
 
-HEALTH_COLUMNS = ["name", "model", "provider", "status", "slis", "open_incidents"]
+HEALTH_COLUMNS = ["name", "model", "provider", "status", "envoy", "slis", "open_incidents"]
 INCIDENT_COLUMNS = ["id", "deployment_name", "kind", "status", "threshold", "value", "peak",
                     "started_at", "resolved_at"]
 SLI_COLUMNS = ["id", "deployment_id", "kind", "threshold", "window_s", "breach_windows",
@@ -38,7 +38,7 @@ def health_rows(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def health(output: OutputOpt = Output.table) -> None:
-    """Live health of every deployment: status, last SLI values, open incidents."""
+    """Live health of every deployment: status, Envoy's view, last SLI values, open incidents."""
     result = admin("GET", "/api/v1/health/deployments")
     if output is Output.json:
         show(result, HEALTH_COLUMNS, output)

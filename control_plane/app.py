@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -47,7 +47,8 @@ async def tag_request(
 
 
 def create_app(
-    *, sessions: Any, hub: Any, cipher: Any, ads: Any, metrics: ControlPlaneMetrics | None = None
+    *, sessions: Any, hub: Any, cipher: Any, ads: Any, metrics: ControlPlaneMetrics | None = None,
+    envoy_admin_urls: Sequence[str] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="Open Model Gateway admin API",
@@ -59,6 +60,7 @@ def create_app(
     app.state.hub = hub
     app.state.cipher = cipher
     app.state.ads = ads
+    app.state.envoy_admin_urls = tuple(envoy_admin_urls)  # live health (omg health)
     app.state.metrics = metrics or ControlPlaneMetrics()
     install_error_handlers(app)
     app.middleware("http")(tag_request)

@@ -21,6 +21,7 @@ from control_plane.config_hub import ConfigHub
 from control_plane.config_state import GatewayState
 from control_plane.crypto import CredentialCipher, load_or_create_secret
 from control_plane.db import make_engine, make_sessions
+from control_plane.envoy_health import admin_urls
 from control_plane.grpc_services import ConfigService, UsageService
 from control_plane.metrics import ControlPlaneMetrics
 from control_plane.sli.evaluator import SliEvaluator
@@ -97,7 +98,8 @@ async def serve(settings: Settings) -> None:
     hub.add_listener(lambda _state: alerts.touch_all())
     server = grpc_server(settings, hub, sessions, ads, metrics, alerts)
     await server.start()
-    app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads, metrics=metrics)
+    app = create_app(sessions=sessions, hub=hub, cipher=cipher, ads=ads, metrics=metrics,
+                     envoy_admin_urls=admin_urls(settings.envoy_admin_targets))
     api = uvicorn.Server(uvicorn.Config(
         app, host=settings.bind_host, port=settings.admin_port,
         log_level="warning", access_log=False, lifespan="off",

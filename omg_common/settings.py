@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
 
+    envoy_admin_urls: str = Field(
+        default="", description="Envoy admin base URLs, comma-separated, for live deployment "
+        "health (`omg health`); empty: this host's Envoy at OMG_ENVOY_ADMIN_PORT")
     sli_eval_seconds: float = Field(
         default=15.0, gt=0, description="how often the SLI evaluator measures every objective"
     )
@@ -82,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def control_plane_grpc_target(self) -> str:
         return f"{self.control_plane_host}:{self.xds_port}"
+
+    @property
+    def envoy_admin_targets(self) -> str:
+        return self.envoy_admin_urls or f"http://127.0.0.1:{self.envoy_admin_port}"
 
     @property
     def admin_url(self) -> str:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlmodel import col, select
 
 from control_plane import audit, crud, models
@@ -23,6 +23,7 @@ from control_plane.api.schemas_sli import (
     SliReading,
     SliUpdate,
 )
+from control_plane.envoy_health import EJECTED, FAILED_HEALTH_CHECK, UNKNOWN, envoy_states
 
 router = APIRouter(prefix="/api/v1")
 
@@ -113,18 +114,22 @@ async def list_incidents(
     return await list_page(session, statement, public(IncidentPublic), limit, offset)
 
 
-def health_status(dep: models.Deployment, open_count: int) -> str:
+def health_status(dep: models.Deployment, open_count: int, envoy: str) -> str:
     if not dep.enabled:
         return "disabled"
     if dep.drained:
         return "drained"
+    if envoy in (EJECTED, FAILED_HEALTH_CHECK):
+        return "unhealthy"
     return "degraded" if open_count else "healthy"
 
 
 @router.get("/health/deployments", response_model=list[DeploymentHealth],
             dependencies=[require("deployments:read")])
-async def deployment_health(session: SessionDep) -> list[DeploymentHealth]:
-    """Live health of every deployment: its SLIs' last values and its open incidents."""
+async def deployment_health(session: SessionDep, request: Request) -> list[DeploymentHealth]:
+    """Live health of every deployment: Envoy's view (ejected, failing health checks), its
+    SLIs' last values and its open incidents."""
+    envoy = await envoy_states(request.app.state.envoy_admin_urls)
     deployments = (await session.exec(
         select(models.Deployment).order_by(col(models.Deployment.name))
     )).all()
@@ -139,7 +144,8 @@ async def deployment_health(session: SessionDep) -> list[DeploymentHealth]:
     return [
         DeploymentHealth(
             id=d.id, name=d.name, model=d.public_model, provider=d.provider, enabled=d.enabled,
-            drained=d.drained, status=health_status(d, len(incidents[d.id])),
+            drained=d.drained, envoy=envoy.get(d.id, UNKNOWN),
+            status=health_status(d, len(incidents[d.id]), envoy.get(d.id, UNKNOWN)),
             open_incidents=incidents[d.id], slis=slis[d.id],
         )
         for d in deployments

@@ -87,6 +87,9 @@ class DeploymentHealth(BaseModel):
     provider: str
     enabled: bool
     drained: bool
-    status: str = Field(description="healthy, degraded (an incident is open), drained, disabled")
+    envoy: str = Field(description="Envoy's live view: healthy, ejected (outlier detection), "
+                       "failed_health_check, or unknown (no Envoy answered, or not routed)")
+    status: str = Field(description="healthy; degraded (an SLI incident is open); unhealthy "
+                        "(Envoy ejected it or its health check fails); drained; disabled")
     open_incidents: list[IncidentPublic]
     slis: list[SliReading]

@@ -308,6 +308,11 @@ def test_active_health_check_marks_a_dead_on_prem_endpoint(
 
     wait_for(lambda: flags("hc-live") == "healthy", timeout=10)
     wait_for(lambda: "failed_active_hc" in flags("hc-dead"), timeout=10)
+    with gateway.admin() as admin:
+        health = {d["id"]: d for d in admin.get("/api/v1/health/deployments").json()}
+    assert health[ids["hc-dead"]]["envoy"] == "failed_health_check"
+    assert health[ids["hc-dead"]]["status"] == "unhealthy"
+    assert health[ids["hc-live"]]["envoy"] == "healthy"
 
 
 def test_a_parameter_the_provider_cannot_honour_is_a_400_naming_it(

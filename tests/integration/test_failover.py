@@ -192,3 +192,8 @@ def test_failing_deployment_is_ejected_then_skipped(gw: Gateway, upstreams: Exit
     flags = host_line.search(gw.envoy_clusters())
     assert flags is not None and "failed_outlier_check" in flags.group(1)
     assert good_id != bad_id
+    # The admin API (and `omg health`) shows Envoy's live view of both.
+    with gw.admin() as admin:
+        health = {d["id"]: d for d in admin.get("/api/v1/health/deployments").json()}
+    assert (health[bad_id]["envoy"], health[bad_id]["status"]) == ("ejected", "unhealthy")
+    assert (health[good_id]["envoy"], health[good_id]["status"]) == ("healthy", "healthy")
