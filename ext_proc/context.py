@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 
 from ext_proc.budget_guard import BudgetReservation
 from ext_proc.limiter import Reservation
 from ext_proc.messages import ResponseFacts
 from ext_proc.pipeline import RouteDecision
-from ext_proc.pricing import Price, cost_pico, price_at
+from ext_proc.pricing import cost_pico, price_at
 from ext_proc.snapshot import Deployment, Principal
 from ext_proc.usage import JsonUsageTap, SseUsageTap, Usage
 from protos import usage_pb2
@@ -52,8 +51,6 @@ class RequestContext:
         self.decision: RouteDecision | None = None
         self.reservation: Reservation | None = None
         self.budget_reservation: BudgetReservation | None = None
-        # Set by fail-over when another deployment than the decision's served the request.
-        self.served_deployment_id = ""
         self.cost_pico = 0
         self.refused_by_budget = ""
         self.status = 0
@@ -103,22 +100,13 @@ class RequestContext:
             latency_ms=(now - self.started_at) * 1000.0, endpoint=self.endpoint,
             error_type=self.error_type)
 
-    def served_prices(self, deployments: Mapping[str, Deployment]) -> tuple[Price, ...]:
-        """The prices of the deployment that served the request (not only the one chosen)."""
+    def price_usage(self) -> int:
+        """The request's cost in pico-USD: the serving deployment's price in force when the
+        request started."""
         served = self.served_deployment()
-        if served is None:
-            return ()
-        if self.served_deployment_id and served.id != self.served_deployment_id:
-            found = deployments.get(self.served_deployment_id)  # not a candidate: a late config
-            return found.prices if found is not None else served.prices
-        return served.prices
-
-    def price_usage(self, deployments: Mapping[str, Deployment]) -> int:
-        """The request's cost in pico-USD at the price in force when it started."""
-        if self.usage is None:
+        if self.usage is None or served is None:
             return 0
-        price = price_at(self.served_prices(deployments), self.started_wall_ms)
-        self.cost_pico = cost_pico(price, self.usage)
+        self.cost_pico = cost_pico(price_at(served.prices, self.started_wall_ms), self.usage)
         return self.cost_pico
 
     def to_record(self, now: float) -> usage_pb2.UsageRecord:

@@ -194,7 +194,6 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         if principal.budgets:  # only keys under a budget pay for reserving
             ctx.budget_reservation = await self._reserve_budget(ctx, snap, decision, body, parsed)
         ctx.decision = decision
-        ctx.served_deployment_id = decision.deployment.id
         if decision.stream:
             ctx.tap = SseUsageTap(strip_usage=not decision.client_wants_usage)
         reply = routing_response(decision)
@@ -261,7 +260,7 @@ class ExternalProcessor(external_processor_pb2_grpc.ExternalProcessorServicer):
         if ctx.finished or ctx.principal is None:
             return
         now = time.perf_counter()
-        cost = ctx.price_usage(self._holder.current.deployments)
+        cost = ctx.price_usage()
         record = ctx.to_record(now)
         ctx.finished = True
         self._sink(record)

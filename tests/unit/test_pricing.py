@@ -102,9 +102,8 @@ def test_a_request_is_priced_by_the_deployment_that_served_it() -> None:
     ctx.principal = Principal("key_1", "ten_1", 0, frozenset())
     ctx.decision = RouteDecision("m", chosen, False, False, None, (chosen, fallback))
     ctx.usage = Usage(prompt_tokens=100, completion_tokens=0, total_tokens=100)
-    deployments = {"dep_a": chosen, "dep_b": fallback}
-    assert ctx.price_usage(deployments) == 1000
+    assert ctx.price_usage() == 1000
     ctx.served_deployment_id = "dep_b"  # fail-over landed elsewhere
-    assert ctx.price_usage(deployments) == 3000
+    assert ctx.price_usage() == 3000
     record = ctx.to_record(0.0)
     assert (record.deployment_id, record.cost_pico) == ("dep_b", 3000)

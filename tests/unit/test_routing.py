@@ -130,7 +130,6 @@ def test_record_names_the_deployment_that_served_and_the_attempts() -> None:
     ctx = RequestContext()
     ctx.principal = principal(snap, GOOD_KEY)
     ctx.decision = decide(snap, {"model": "gpt-test", "messages": []})
-    ctx.served_deployment_id = ctx.decision.deployment.id
     ctx.note_response(ResponseFacts(200, 2, "d2"))
     record = ctx.to_record(ctx.started_at)
     assert (record.deployment_id, record.provider, record.attempts) == ("d2", "anthropic", 2)
@@ -142,7 +141,6 @@ def test_record_without_served_attribute_keeps_the_picked_deployment() -> None:
     ctx = RequestContext()
     ctx.principal = principal(snap, GOOD_KEY)
     ctx.decision = decide(snap, {"model": "gpt-test", "messages": []})
-    ctx.served_deployment_id = "d1"
     ctx.note_response(ResponseFacts(200, 0, ""))
     record = ctx.to_record(ctx.started_at)
     assert (record.deployment_id, record.attempts) == ("d1", 1)
