@@ -88,7 +88,8 @@ def openai_to_anthropic_request(body: JSONObject, target: Target) -> JSONObject:
     payload["max_tokens"] = _max_tokens(body, target, thinking_budget)
     if thinking_budget:
         payload["thinking"] = {"type": "enabled", "budget_tokens": thinking_budget}
-    payload.update(_sampling(body))
+    payload.update(oai.sampling(body, "The anthropic provider", "temperature", "top_p",
+                                "stop_sequences"))
     payload.update(openai_to_anthropic_tools(body))
     if isinstance(body.get("user"), str):
         payload["metadata"] = {"user_id": body["user"]}
@@ -131,19 +132,6 @@ def _max_tokens(body: JSONObject, target: Target, thinking_budget: int | None) -
         return explicit
     default = int(target.options.get("default_max_tokens") or DEFAULT_MAX_TOKENS)
     return default + (thinking_budget or 0)
-
-
-def _sampling(body: JSONObject) -> JSONObject:
-    sampling: JSONObject = {}
-    temperature = oai.unit_temperature(body, "The anthropic provider")
-    if temperature is not None:
-        sampling["temperature"] = temperature
-    if body.get("top_p") is not None:
-        sampling["top_p"] = body["top_p"]
-    stop = oai.stop_sequences(body)
-    if stop:
-        sampling["stop_sequences"] = stop
-    return sampling
 
 
 # -- messages ----------------------------------------------------------------------------------

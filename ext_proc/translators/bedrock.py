@@ -161,14 +161,7 @@ def openai_to_inference_config(body: JSONObject) -> JSONObject:
     max_tokens = oai.max_output_tokens(body)
     if max_tokens is not None:
         config["maxTokens"] = max_tokens
-    temperature = oai.unit_temperature(body, "Bedrock")
-    if temperature is not None:
-        config["temperature"] = temperature
-    if body.get("top_p") is not None:
-        config["topP"] = body["top_p"]
-    stop = oai.stop_sequences(body)
-    if stop:
-        config["stopSequences"] = stop
+    config.update(oai.sampling(body, "Bedrock", "temperature", "topP", "stopSequences"))
     return config
 
 

@@ -99,6 +99,22 @@ def max_output_tokens(body: JSONObject) -> int | None:
     return None
 
 
+def sampling(
+    body: JSONObject, provider_phrase: str, temperature: str, top_p: str, stop: str
+) -> JSONObject:
+    """temperature (0..1), top_p and stop under the provider's own field names."""
+    fields: JSONObject = {}
+    value = unit_temperature(body, provider_phrase)
+    if value is not None:
+        fields[temperature] = value
+    if body.get("top_p") is not None:
+        fields[top_p] = body["top_p"]
+    sequences = stop_sequences(body)
+    if sequences:
+        fields[stop] = sequences
+    return fields
+
+
 def stop_sequences(body: JSONObject) -> list[str] | None:
     stop = body.get("stop")
     if stop is None:
