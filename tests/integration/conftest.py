@@ -20,7 +20,7 @@ import pytest
 from cli.gateway import gateway_specs, prepare
 from cli.stack import Stack
 from omg_common.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_ports
 from tests.integration.admin_api import admin_api  # noqa: F401  (a fixture)
 from tests.integration.databases import pg_server, postgres_url  # noqa: F401  (fixtures)
 from tests.integration.redis_server import redis_server  # noqa: F401  (a fixture)
@@ -30,16 +30,18 @@ TEST_MAX_BODY_BYTES = 1024 * 1024
 
 
 def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
+    # ext_proc workers count up from ext_proc_port: keep room for a few.
+    ext_proc, listen, admin, envoy_admin, xds, mock, metrics = free_ports(7, block=4)
     return Settings(
         home=home,
         database_url=database_url,
-        listen_port=free_port(),
-        admin_port=free_port(),
-        envoy_admin_port=free_port(),
-        xds_port=free_port(),
-        ext_proc_port=free_port(),
-        mock_port=free_port(),
-        ext_proc_metrics_port=free_port(),
+        listen_port=listen,
+        admin_port=admin,
+        envoy_admin_port=envoy_admin,
+        xds_port=xds,
+        ext_proc_port=ext_proc,
+        mock_port=mock,
+        ext_proc_metrics_port=metrics,
         max_body_bytes=TEST_MAX_BODY_BYTES,
         node_id=f"omg-test-{os.getpid()}",
         **overrides,
